@@ -1,0 +1,86 @@
+"""Softmax cross-entropy, computed with the LogSumExp trick."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+
+from . import _checks
+
+
+@attrs.frozen(eq=False)
+class SoftmaxCrossEntropyCache:
+    """``probs`` ``(batch, classes)``, the softmax; ``labels`` ``(batch,)`` integer classes."""
+
+    probs: np.ndarray
+    labels: np.ndarray
+
+
+def class_indices(labels: Any, num_classes: int, name: str = "labels") -> np.ndarray:
+    """Validate one-hot ``(batch, num_classes)`` or integer ``(batch,)`` labels; return int64 indices."""
+    labels = np.asarray(labels)
+    if labels.ndim == 2:
+        if labels.shape[1] != num_classes:
+            _checks.fail(ValueError, name, f"one-hot rows of width {num_classes}", f"shape {labels.shape}")
+        if labels.dtype.kind not in "biuf":
+            _checks.fail(TypeError, name, "numeric one-hot rows", f"dtype {labels.dtype}")
+        if not (((labels == 0) | (labels == 1)).all() and (labels.sum(axis=1) == 1).all()):
+            _checks.fail(ValueError, name, "one-hot rows (a single 1, the rest 0)",
+                         "rows with other values" if np.isfinite(labels).all() else "NaN or infinity")
+        return labels.argmax(axis=1)
+    if labels.ndim == 1:
+        if labels.dtype.kind not in "iu":
+            _checks.fail(TypeError, name, "integer class indices or one-hot rows", f"dtype {labels.dtype}")
+        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+            _checks.fail(ValueError, name, f"class indices in 0..{num_classes - 1}",
+                         f"values in {labels.min()}..{labels.max()}")
+        return labels.astype(np.int64, copy=False)
+    _checks.fail(ValueError, name, "one-hot (batch, classes) or indices (batch,)", f"shape {labels.shape}")
+
+
+def one_hot(labels: Any, num_classes: int = 10, dtype: Any = np.float64) -> np.ndarray:
+    """Integer labels ``(n,)`` as one-hot rows ``(n, num_classes)``."""
+    indices = class_indices(labels, num_classes)
+    out = np.zeros((indices.shape[0], num_classes), dtype=dtype)
+    out[np.arange(indices.shape[0]), indices] = 1
+    return out
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """``logits - logsumexp(logits)`` row by row, finite for any finite logits."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return shifted
+
+
+def _softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray):
+    log_probs = log_softmax(logits)
+    losses = -log_probs[np.arange(logits.shape[0]), labels]
+    return losses, SoftmaxCrossEntropyCache(np.exp(log_probs), labels)
+
+
+def softmax_cross_entropy(logits: Any, labels: Any):
+    """Per-example losses ``-log softmax(logits)[label]`` and the cache for the gradient.
+
+    ``logits`` ``(batch, classes)`` float32/float64; ``labels`` one-hot ``(batch, classes)`` or integer
+    ``(batch,)``. Returns ``(losses, cache)``, ``losses`` of shape ``(batch,)`` in ``logits``' dtype.
+    """
+    logits = _checks.float_array("logits", logits, ndim=2)
+    labels = class_indices(labels, logits.shape[1])
+    if labels.shape[0] != logits.shape[0]:
+        _checks.fail(ValueError, "labels", f"{logits.shape[0]} rows, as many as logits", labels.shape[0])
+    return _softmax_cross_entropy(logits, labels)
+
+
+def softmax_cross_entropy_grad(cache: SoftmaxCrossEntropyCache) -> np.ndarray:
+    """The gradient of each example's loss with respect to its logits: ``softmax - one_hot``."""
+    _checks.instance("cache", cache, SoftmaxCrossEntropyCache)
+    return _per_example_grad(cache)
+
+
+def _per_example_grad(cache: SoftmaxCrossEntropyCache) -> np.ndarray:
+    grad = cache.probs.copy()
+    grad[np.arange(grad.shape[0]), cache.labels] -= 1.0
+    return grad

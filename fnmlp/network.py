@@ -1,0 +1,156 @@
+"""The MLP itself: forward, backward and the loss-and-gradients training call.
+
+Each function takes the spec, the records and the data, and returns new values; none writes into
+its arguments. Computation happens in the input's dtype (float32 in, float32 out): parameters of
+another float dtype are cast for the call, never silently upcasting the data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+
+from . import _checks
+from .activations import ACTIVATIONS
+from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
+from .losses import _per_example_grad, _softmax_cross_entropy, class_indices
+from .params import BatchNormState, Params, check_params, check_state
+from .spec import MLPSpec
+
+
+@attrs.frozen(eq=False)
+class ForwardCache:
+    """What ``backward`` needs from a forward pass.
+
+    ``outputs[0]`` is the input ``x``; ``outputs[i + 1]`` is layer ``i``'s output after its activation,
+    ``(batch, n[i+1])``, so ``outputs[-1]`` are the logits. ``batchnorm[i]`` holds BatchNorm layer
+    ``i``'s normalised values and inverse standard deviation. ``train`` is the mode of the pass.
+    """
+
+    train: bool
+    outputs: tuple
+    batchnorm: tuple
+
+
+def forward(spec: MLPSpec, params: Params, state: BatchNormState, x: Any, *, train: bool):
+    """Run the network on ``x`` ``(batch, n[0])``; returns ``(logits, cache, new_state)``.
+
+    Each layer computes ``z = a @ W + b``; BatchNorm layers then normalise ``z`` (batch statistics and
+    an updated state when ``train``, running statistics and ``state`` unchanged otherwise); the
+    activation gives the layer's output. ``logits`` is ``(batch, n[-1])`` in ``x``'s dtype.
+    """
+    x = _check_network_call(spec, params, state, x)
+    return _forward(spec, params, state, x, _checks.boolean("train", train))
+
+
+def predict(spec: MLPSpec, params: Params, state: BatchNormState, x: Any) -> np.ndarray:
+    """Eval-mode logits ``(batch, n[-1])``, keeping nothing for backward."""
+    x = _check_network_call(spec, params, state, x)
+    return _forward(spec, params, state, x, False, keep=False)[0]
+
+
+def backward(spec: MLPSpec, params: Params, cache: ForwardCache, dlogits: Any) -> Params:
+    """The gradient of a scalar objective for every parameter, given ``dlogits``, its gradient
+    with respect to the logits of the forward pass that made ``cache``.
+
+    Returns a ``Params`` of the same shapes as ``params``, in the forward pass's dtype. Linear in
+    ``dlogits``: pass ``(softmax - y) / batch`` for the mean cross-entropy.
+    """
+    return backward_with_input_grad(spec, params, cache, dlogits)[0]
+
+
+def backward_with_input_grad(spec: MLPSpec, params: Params, cache: ForwardCache, dlogits: Any):
+    """Like ``backward``, also returning the gradient with respect to the input ``x``:
+    ``(grads, dx)``, ``dx`` of shape ``(batch, n[0])``."""
+    _checks.instance("spec", spec, MLPSpec)
+    check_params(spec, params)
+    _checks.instance("cache", cache, ForwardCache)
+    if len(cache.outputs) != spec.num_layers + 1 or cache.outputs[0].shape[1] != spec.layer_sizes[0]:
+        _checks.fail(ValueError, "cache", "the cache of a forward pass of this spec",
+                     "a cache of a different network")
+    logits = cache.outputs[-1]
+    dlogits = _checks.float_array("dlogits", dlogits, ndim=2, width=logits.shape[1])
+    if dlogits.shape != logits.shape:
+        _checks.fail(ValueError, "dlogits", f"shape {logits.shape}, the logits' shape", f"shape {dlogits.shape}")
+    return _backward(spec, params, cache, dlogits.astype(logits.dtype, copy=False), input_grad=True)
+
+
+def loss_and_grads(spec: MLPSpec, params: Params, state: BatchNormState, x: Any, labels: Any):
+    """One training-mode evaluation: ``(mean_loss, grads, new_state)``.
+
+    ``mean_loss`` is the mean softmax cross-entropy over the batch (a float), ``grads`` its gradient
+    for every parameter, ``new_state`` the BatchNorm state after this batch. ``labels`` is one-hot
+    ``(batch, n[-1])`` or integer ``(batch,)``.
+    """
+    x = _check_network_call(spec, params, state, x)
+    labels = _check_labels(spec, labels, x.shape[0])
+    mean_loss, _, grads, new_state = _loss_and_grads(spec, params, state, x, labels)
+    return mean_loss, grads, new_state
+
+
+def _check_network_call(spec: Any, params: Any, state: Any, x: Any) -> np.ndarray:
+    _checks.instance("spec", spec, MLPSpec)
+    check_params(spec, params)
+    check_state(spec, state)
+    return _checks.float_array("x", x, ndim=2, width=spec.layer_sizes[0])
+
+
+def _check_labels(spec: MLPSpec, labels: Any, batch: int) -> np.ndarray:
+    indices = class_indices(labels, spec.layer_sizes[-1])
+    if indices.shape[0] != batch:
+        _checks.fail(ValueError, "labels", f"{batch} rows, as many as x", indices.shape[0])
+    return indices
+
+
+def _forward(spec: MLPSpec, params: Params, state: BatchNormState, x: np.ndarray, train: bool,
+             keep: bool = True):
+    dtype = x.dtype
+    outputs, bn_caches = [x], []
+    new_mean, new_var = list(state.running_mean), list(state.running_var)
+    a = x
+    for i, name in enumerate(spec.activations):
+        z = a @ params.W[i].astype(dtype, copy=False)
+        z += params.b[i].astype(dtype, copy=False)
+        if i < spec.num_bn_layers:
+            z, bn_cache, new_mean[i], new_var[i] = batchnorm_forward(
+                z, params.gamma[i], params.beta[i], state.running_mean[i], state.running_var[i],
+                train=train, alpha=spec.bn_alpha, eps=spec.bn_eps)
+            bn_caches.append(bn_cache)
+        a = ACTIVATIONS[name].apply(z)
+        if keep:
+            outputs.append(a)
+    new_state = BatchNormState(new_mean, new_var) if train and spec.num_bn_layers else state
+    cache = ForwardCache(train, tuple(outputs), tuple(bn_caches)) if keep else None
+    return a, cache, new_state
+
+
+def _backward(spec: MLPSpec, params: Params, cache: ForwardCache, dlogits: np.ndarray,
+              input_grad: bool):
+    dtype = dlogits.dtype
+    L = spec.num_layers
+    dW, db = [None] * L, [None] * L
+    dgamma, dbeta = [None] * spec.num_bn_layers, [None] * spec.num_bn_layers
+    delta = dlogits
+    for i in reversed(range(L)):
+        delta = ACTIVATIONS[spec.activations[i]].backprop(delta, cache.outputs[i + 1])
+        if i < spec.num_bn_layers:
+            delta, dgamma[i], dbeta[i] = batchnorm_backward(cache.batchnorm[i], params.gamma[i], delta)
+        dW[i] = cache.outputs[i].T @ delta
+        db[i] = delta.sum(axis=0)
+        if i > 0 or input_grad:
+            delta = delta @ params.W[i].astype(dtype, copy=False).T
+    grads = Params(W=dW, b=db, gamma=dgamma, beta=dbeta)
+    return (grads, delta) if input_grad else grads
+
+
+def _loss_and_grads(spec: MLPSpec, params: Params, state: BatchNormState, x: np.ndarray,
+                    labels: np.ndarray):
+    """Returns ``(mean_loss, logits, grads, new_state)``; inputs already checked."""
+    logits, cache, new_state = _forward(spec, params, state, x, True)
+    losses, loss_cache = _softmax_cross_entropy(logits, labels)
+    dlogits = _per_example_grad(loss_cache)
+    dlogits /= x.shape[0]
+    grads = _backward(spec, params, cache, dlogits, input_grad=False)
+    return float(losses.mean()), logits, grads, new_state

@@ -1,0 +1,73 @@
+"""Optimizers as pairs of pure functions, in the style of optax: ``init`` and ``update``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+
+from . import _checks
+from .params import Params
+from .tree import tree_leaves, tree_map
+
+
+@attrs.frozen(eq=False)
+class SGDState:
+    """``velocity``: a ``Params`` of the same shapes as the parameters, the momentum buffer."""
+
+    velocity: Params
+
+
+@attrs.frozen
+class SGD:
+    """Stochastic gradient descent with (heavy-ball) momentum.
+
+    ``update`` computes, for every parameter ``p`` with gradient ``g`` and velocity ``v``::
+
+        v = momentum * v - lr * g
+        p = p + v
+
+    With ``momentum = 0`` this is plain SGD, ``p = p - lr * g``.
+    """
+
+    lr: float = attrs.field(converter=lambda v: _checks.real("lr", v, minimum=0.0))
+    momentum: float = attrs.field(default=0.0,
+                                  converter=lambda v: _checks.real("momentum", v, minimum=0.0, below=1.0))
+
+    def init(self, params: Params) -> SGDState:
+        """Zero velocity shaped like ``params``."""
+        _checks.instance("params", params, Params)
+        return SGDState(velocity=tree_map(np.zeros_like, params))
+
+    def update(self, grads: Params, opt_state: SGDState, params: Params) -> tuple[Params, SGDState]:
+        """One step: ``(new_params, new_opt_state)``; arguments are left as they were."""
+        _checks.instance("grads", grads, Params)
+        _checks.instance("opt_state", opt_state, SGDState)
+        _checks.instance("params", params, Params)
+        for name, tree in (("grads", grads), ("opt_state.velocity", opt_state.velocity)):
+            _check_same_shapes(name, tree, params)
+        return self._update(grads, opt_state, params)
+
+    def _update(self, grads: Params, opt_state: SGDState, params: Params) -> tuple[Params, SGDState]:
+        lr, momentum = self.lr, self.momentum
+
+        def velocity(v: np.ndarray, g: np.ndarray) -> np.ndarray:
+            new = v * momentum
+            new -= lr * g
+            return new
+
+        new_velocity = tree_map(velocity, opt_state.velocity, grads)
+        return tree_map(np.add, params, new_velocity), SGDState(velocity=new_velocity)
+
+
+def sgd(lr: float, momentum: float = 0.0) -> SGD:
+    """An SGD optimizer: ``v = momentum * v - lr * g; p = p + v`` (see ``SGD``)."""
+    return SGD(lr, momentum)
+
+
+def _check_same_shapes(name: str, tree: Params, params: Params) -> None:
+    leaves, wanted = tree_leaves(tree), tree_leaves(params)
+    shapes, wanted_shapes = [a.shape for a in leaves], [a.shape for a in wanted]
+    if shapes != wanted_shapes:
+        _checks.fail(ValueError, name, f"arrays shaped like params {wanted_shapes}", shapes)

@@ -1,0 +1,92 @@
+"""Map over, list and compare the arrays held in fnmlp's records.
+
+A *tree* is an attrs record, a tuple or a list whose leaves are arrays, nested to any depth:
+``Params``, ``BatchNormState`` and ``SGDState`` are trees. Leaves are visited in field order,
+then tuple order, so ``tree_leaves(params)`` is ``[*W, *b, *gamma, *beta]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import attrs
+import numpy as np
+
+__all__ = ["tree_map", "tree_leaves", "tree_allclose", "readonly", "readonly_tuple"]
+
+
+def _is_node(tree: Any) -> bool:
+    return attrs.has(type(tree)) or isinstance(tree, (tuple, list))
+
+
+def _children(tree: Any) -> list:
+    if attrs.has(type(tree)):
+        return [getattr(tree, f.name) for f in attrs.fields(type(tree)) if f.init]
+    return list(tree)
+
+
+def _rebuild(tree: Any, children: list) -> Any:
+    if attrs.has(type(tree)):
+        names = [f.name for f in attrs.fields(type(tree)) if f.init]
+        return type(tree)(**dict(zip(names, children)))
+    return type(tree)(children)
+
+
+def tree_map(fn: Callable[..., Any], tree: Any, *rest: Any) -> Any:
+    """Apply ``fn`` leaf by leaf and rebuild a tree of the same structure.
+
+    ``tree_map(fn, a, b)`` calls ``fn(leaf_a, leaf_b)`` for corresponding leaves; ``a`` and ``b``
+    must have the same structure (same record types, same tuple lengths), else ``ValueError``.
+    """
+    if not _is_node(tree):
+        return fn(tree, *rest)
+    for other in rest:
+        if type(other) is not type(tree) or len(_children(other)) != len(_children(tree)):
+            raise ValueError(
+                f"tree_map: trees differ in structure: expected {_describe(tree)}, got {_describe(other)}"
+            )
+    columns = zip(_children(tree), *(_children(other) for other in rest))
+    return _rebuild(tree, [tree_map(fn, *column) for column in columns])
+
+
+def tree_leaves(tree: Any) -> list:
+    """The leaves of ``tree`` in order, as a flat list."""
+    if not _is_node(tree):
+        return [tree]
+    return [leaf for child in _children(tree) for leaf in tree_leaves(child)]
+
+
+def tree_allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+    """True when ``a`` and ``b`` have the same structure, leaf shapes and ``np.allclose`` values."""
+    if _structure(a) != _structure(b):
+        return False
+    return all(
+        np.shape(x) == np.shape(y) and np.allclose(x, y, rtol=rtol, atol=atol)
+        for x, y in zip(tree_leaves(a), tree_leaves(b))
+    )
+
+
+def _structure(tree: Any) -> Any:
+    if not _is_node(tree):
+        return None
+    return (type(tree), tuple(_structure(child) for child in _children(tree)))
+
+
+def _describe(tree: Any) -> str:
+    if _is_node(tree):
+        return f"{type(tree).__name__} of {len(_children(tree))}"
+    return type(tree).__name__
+
+
+def readonly(array: Any) -> np.ndarray:
+    """A read-only view of ``array``; the caller's own array keeps its flags."""
+    view = np.asarray(array).view()
+    view.setflags(write=False)
+    return view
+
+
+def readonly_tuple(arrays: Any) -> tuple:
+    """``arrays`` as a tuple of read-only views (the converter of every record field)."""
+    if isinstance(arrays, np.ndarray):
+        raise TypeError("expected a sequence of arrays, one per layer, got a single ndarray")
+    return tuple(readonly(a) for a in arrays)
