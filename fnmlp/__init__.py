@@ -23,10 +23,13 @@ from .network import ForwardCache, backward, backward_with_input_grad, forward, 
 from .optim import SGD, SGDState, sgd
 from .params import BatchNormState, Params, astype, check_params, check_state, init_params, param_shapes
 from .spec import MLPSpec
+from .training import (EpochStats, FitResult, TrainState, TrainingDiverged, evaluate, fit, fit_from,
+                       initial_state, run_epochs)
 from .tree import readonly, tree_allclose, tree_leaves, tree_map
 
 __all__ = [
-    "ACTIVATIONS", "Activation", "BatchNormCache", "BatchNormState", "ForwardCache", "MLPSpec", "Params",
+    "ACTIVATIONS", "Activation", "EpochStats", "FitResult", "TrainState", "TrainingDiverged", "evaluate", "fit",
+    "fit_from", "initial_state", "run_epochs", "BatchNormCache", "BatchNormState", "ForwardCache", "MLPSpec", "Params",
     "SGD", "SGDState", "SoftmaxCrossEntropyCache", "as_rng", "astype", "backward", "backward_with_input_grad",
     "batchnorm_backward", "batchnorm_forward", "check_params", "check_state", "class_indices", "forward",
     "init_params", "log_softmax", "loss_and_grads", "one_hot", "param_shapes", "predict", "readonly", "sgd",

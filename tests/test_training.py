@@ -1,0 +1,131 @@
+"""The training loop: what fit computes, resuming, divergence, and agreement with a manual loop."""
+
+import numpy as np
+import pytest
+
+import fnmlp
+from fnmlp.training import EpochStats, TrainingDiverged, evaluate, fit, fit_from
+
+
+def problem(n=600, features=12, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, features))
+    labels = (x @ rng.standard_normal((features, classes))).argmax(axis=1)
+    return x, labels
+
+
+def small_spec(num_bn=1):
+    return fnmlp.MLPSpec.from_hidden_sizes(12, [10, 8], 3, activation="tanh", num_bn_layers=num_bn)
+
+
+def test_fit_equals_a_manual_loop_over_the_pure_functions():
+    x, labels = problem(n=250)
+    spec = small_spec()
+    params, state = fnmlp.init_params(spec, 3, weight_init="lecun")
+    opt = fnmlp.sgd(0.05, momentum=0.9)
+    result = fit(spec, params, state, opt, (x[:200], labels[:200]), (x[200:], labels[200:]),
+                 epochs=2, batch_size=64, rng=7)
+
+    shuffler = np.random.RandomState(7)
+    order = np.arange(200)
+    opt_state = opt.init(params)
+    for epoch in range(2):
+        shuffler.shuffle(order)
+        losses, wrong = [], 0
+        for begin in range(0, 200, 64):
+            rows = order[begin:begin + 64]
+            logits = fnmlp.forward(spec, params, state, x[rows], train=True)[0]
+            wrong += int((logits.argmax(axis=1) != labels[rows]).sum())
+            loss, grads, state = fnmlp.loss_and_grads(spec, params, state, x[rows], labels[rows])
+            losses.append(loss * len(rows))
+            params, opt_state = opt.update(grads, opt_state, params)
+        stats = result.history[epoch]
+        assert stats.epoch == epoch + 1
+        assert stats.train_loss == pytest.approx(sum(losses) / 200, rel=1e-12)
+        assert stats.train_error == wrong / 200
+        val_logits = fnmlp.predict(spec, params, state, x[200:])
+        val_losses, _ = fnmlp.softmax_cross_entropy(val_logits, labels[200:])
+        assert stats.val_loss == pytest.approx(val_losses.mean(), rel=1e-12)
+        assert stats.val_error == np.mean(val_logits.argmax(axis=1) != labels[200:])
+    assert fnmlp.tree_allclose(result.params, params, rtol=1e-12, atol=1e-14)
+    assert fnmlp.tree_allclose(result.bn_state, state, rtol=1e-12, atol=1e-14)
+    assert fnmlp.tree_allclose(result.final.opt_state, opt_state, rtol=1e-12, atol=1e-14)
+    assert result.test_loss is None and result.final.epoch == 2
+
+
+def test_training_learns_and_reports_test_figures():
+    x, labels = problem(n=1200)
+    spec = small_spec()
+    params, state = fnmlp.init_params(spec, 0, weight_init="lecun")
+    result = fit(spec, params, state, fnmlp.sgd(0.05, 0.9), (x[:800], labels[:800]), (x[800:1000], labels[800:1000]),
+                 (x[1000:], labels[1000:]), epochs=8, batch_size=32, rng=0)
+    losses = [s.train_loss for s in result.history]
+    assert losses[-1] < 0.5 * losses[0]
+    assert result.history[-1].val_error < 0.15
+    assert (result.test_loss, result.test_error) == evaluate(spec, result.params, result.bn_state, x[1000:], labels[1000:])
+    assert all(isinstance(s, EpochStats) and s.seconds > 0 for s in result.history)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_resumed_training_is_bit_identical(dtype):
+    x, labels = problem()
+    x = x.astype(dtype)
+    spec = small_spec(num_bn=2)
+    params, state = fnmlp.init_params(spec, 1, dtype=dtype)
+    opt = fnmlp.sgd(0.02, 0.9)
+    data = dict(train=(x[:500], labels[:500]), validation=(x[500:], labels[500:]))
+    whole = fit(spec, params, state, opt, **data, epochs=6, batch_size=50, rng=4)
+    first = fit(spec, params, state, opt, **data, epochs=3, batch_size=50, rng=4)
+    order_before = first.final.order.copy()
+    second = fit_from(spec, opt, first.final, **data, epochs=6, batch_size=50)
+    np.testing.assert_array_equal(first.final.order, order_before)
+    assert first.history + second.history == tuple(
+        EpochStats(s.epoch, s.train_loss, s.train_error, s.val_loss, s.val_error, t.seconds)
+        for s, t in zip(whole.history, first.history + second.history))
+    for a, b in zip(fnmlp.tree_leaves(whole.final), fnmlp.tree_leaves(second.final)):
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype == (dtype if a.dtype.kind == "f" else a.dtype)
+            np.testing.assert_array_equal(a, b)
+    again = fit(spec, params, state, opt, **data, epochs=6, batch_size=50, rng=4)
+    assert [s.val_loss for s in again.history] == [s.val_loss for s in whole.history]
+
+
+def test_divergence_stops_with_the_last_good_state():
+    x, labels = problem()
+    x = x * 50
+    spec = fnmlp.MLPSpec.from_hidden_sizes(12, [10], 3, activation="relu")
+    params, state = fnmlp.init_params(spec, 0)
+    seen = []
+    with pytest.raises(TrainingDiverged) as info:
+        fit(spec, params, state, fnmlp.sgd(1e3, 0.9), (x, labels), epochs=50, batch_size=20, rng=0,
+            on_epoch=lambda stats, ts: seen.append(ts))
+    diverged = info.value
+    assert "epoch" in str(diverged) and "batch" in str(diverged)
+    assert not np.isfinite(diverged.loss)
+    assert len(diverged.history) == diverged.epoch - 1 == len(seen)
+    good = diverged.last_good
+    assert good.epoch == diverged.epoch - 1
+    assert all(np.isfinite(a).all() for a in fnmlp.tree_leaves(good.params))
+    if seen:
+        assert good is seen[-1]
+
+
+def test_fit_checks_its_arguments():
+    x, labels = problem(n=50)
+    spec = small_spec()
+    params, state = fnmlp.init_params(spec, 0)
+    opt = fnmlp.sgd(0.1)
+    cases = [
+        (dict(batch_size=0), ValueError, "batch_size: expected an integer in 1..50"),
+        (dict(batch_size=51), ValueError, "batch_size: expected an integer in 1..50"),
+        (dict(epochs=-1), ValueError, "epochs: expected an integer in 0..inf"),
+        (dict(train=(x, labels[:10])), ValueError, "train labels: expected 50 rows"),
+        (dict(train=(x[:, :5], labels)), ValueError, "train x: expected 12 columns"),
+        (dict(train=x), TypeError, "train: expected an (x, labels) pair"),
+        (dict(validation=(x, labels + 3)), ValueError, "validation labels: expected class indices in 0..2"),
+    ]
+    for change, error, message in cases:
+        kwargs = {**dict(train=(x, labels), epochs=1, batch_size=10), **change}
+        with pytest.raises(error) as info:
+            fit(spec, params, state, opt, **kwargs)
+        assert str(info.value).startswith(message), str(info.value)
