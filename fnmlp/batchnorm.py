@@ -14,11 +14,15 @@ import numpy as np
 
 @attrs.frozen(eq=False)
 class BatchNormCache:
-    """What ``batchnorm_backward`` needs: ``normalized`` ``(batch, width)``, ``inv_std`` ``(width,)``."""
+    """What ``batchnorm_backward`` needs: ``normalized`` ``(batch, width)``, ``inv_std`` ``(width,)``;
+    and, for inspection, the ``mean`` and ``var`` ``(width,)`` that normalised (the batch's own in
+    training mode, the running ones in eval mode)."""
 
     train: bool
     normalized: np.ndarray
     inv_std: np.ndarray
+    mean: np.ndarray
+    var: np.ndarray
 
 
 def batchnorm_forward(z: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
@@ -36,7 +40,8 @@ def batchnorm_forward(z: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
         new_mean = alpha * running_mean + (1.0 - alpha) * mean
         new_var = alpha * running_var + (1.0 - alpha) * var
     else:
-        centered = z - running_mean.astype(dtype, copy=False)
+        mean = running_mean.astype(dtype, copy=False)
+        centered = z - mean
         var = running_var.astype(dtype, copy=False)
         new_mean, new_var = running_mean, running_var
     inv_std = np.reciprocal(np.sqrt(var + eps))
@@ -44,7 +49,7 @@ def batchnorm_forward(z: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
     normalized *= inv_std
     out = normalized * gamma.astype(dtype, copy=False)
     out += beta.astype(dtype, copy=False)
-    return out, BatchNormCache(train, normalized, inv_std), new_mean, new_var
+    return out, BatchNormCache(train, normalized, inv_std, mean, var), new_mean, new_var
 
 
 def batchnorm_backward(cache: BatchNormCache, gamma: np.ndarray, dout: np.ndarray):
