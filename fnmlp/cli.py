@@ -1,0 +1,251 @@
+"""The command line: ``python -m fnmlp train`` (also installed as ``fnmlp train``).
+
+Every option defaults to ``None`` in the parser and takes its value from ``DEFAULTS`` afterwards, so
+the command knows which options the user typed (``--resume`` accepts only ``--epochs`` and
+``--progress``; the rest comes from the run being resumed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+import attrs
+import numpy as np
+
+from . import __version__
+from .activations import ACTIVATIONS
+from .initializers import SCALES, as_rng
+from .optim import SGD
+from .params import init_params
+from .progress import Progress
+from .run_files import CHECKPOINT, read_history, write_run_outputs
+from .spec import MLPSpec
+from .training import EpochStats, TrainingDiverged, TrainState, fit_from, initial_state
+
+EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
+
+DEFAULTS = {"hidden": [64, 64, 32], "activation": ["sigmoid"], "bn": 0, "init": "normal", "lr": 0.008,
+            "momentum": 0.9, "epochs": 100, "batch_size": 100, "seed": 11785, "dtype": "float64",
+            "dataset": "mnist", "limit": None, "out": None, "progress": "auto"}
+RESUMABLE = {"epochs", "progress"}
+
+
+class UsageError(Exception):
+    """A bad option or input: reported in one line, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fnmlp", description="Train multi-layer perceptrons with fnmlp.")
+    parser.add_argument("--version", action="version", version=f"fnmlp {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    train = commands.add_parser(
+        "train", help="train an MLP; write metrics, plots, parameters and a checkpoint per epoch",
+        description="Train an MLP with mini-batch SGD and momentum. The defaults are the 11-785 HW1 handout's "
+                    "example: 784-64-64-32-10 sigmoid, standard normal weights, lr 0.008, momentum 0.9, "
+                    "batch 100, 100 epochs on MNIST.")
+
+    def option(group: argparse._ArgumentGroup, flag: str, help: str, **kwargs) -> None:
+        dest = flag[2:].replace("-", "_")
+        default = DEFAULTS[dest]
+        shown = " ".join(map(str, default)) if isinstance(default, list) else default
+        group.add_argument(flag, default=None, help=f"{help} (default: {shown})", **kwargs)
+
+    net = train.add_argument_group("network")
+    option(net, "--hidden", "hidden layer sizes; --hidden with no sizes is a linear classifier",
+           type=int, nargs="*", metavar="N")
+    option(net, "--activation", f"activation names among {', '.join(ACTIVATIONS)}: one for every hidden layer, "
+           "one per hidden layer (the output layer stays identity), or one per layer including the output",
+           nargs="+", metavar="NAME")
+    option(net, "--bn", "BatchNorm between the affine map and the activation of the first K layers",
+           type=int, metavar="K")
+    option(net, "--init", "weight initialiser: normal = N(0, 1) (the handout's), lecun = N(0, 1/fan_in), "
+           "xavier = N(0, 2/(fan_in+fan_out)), he = N(0, 2/fan_in); biases start at 0", choices=sorted(SCALES))
+    opt = train.add_argument_group("training")
+    option(opt, "--lr", "learning rate", type=float)
+    option(opt, "--momentum", "momentum, in [0, 1)", type=float)
+    option(opt, "--epochs", "epochs to train; with --resume, the total to reach", type=int)
+    option(opt, "--batch-size", "rows per mini-batch", type=int)
+    option(opt, "--seed", "seeds initialisation and shuffling, as np.random.seed does in the handout", type=int)
+    option(opt, "--dtype", "floating-point type of data, parameters and arithmetic", choices=["float64", "float32"])
+    files = train.add_argument_group("data and output")
+    option(files, "--dataset", "mnist (bundled), fashion-mnist (Debian package dataset-fashion-mnist), or a "
+           "directory of MNIST-format IDX files", metavar="mnist|fashion-mnist|DIR")
+    option(files, "--limit", "use only the first N rows of each split, for quick trials", type=int, metavar="N")
+    option(files, "--out", "output directory; the default is runs/<timestamp>", metavar="DIR")
+    files.add_argument("--resume", default=None, metavar="DIR",
+                       help="continue the run in DIR from its last checkpoint, with its own options")
+    option(files, "--progress", "auto: a progress bar per epoch on a terminal, one line per epoch otherwise",
+           choices=["auto", "bar", "lines", "none"])
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; returns the exit status (0, 2 usage, 3 diverged, 130 interrupted)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return train(args)
+    except (UsageError, ValueError, TypeError, FileNotFoundError) as error:
+        print(f"fnmlp: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"fnmlp: error: {error}", file=sys.stderr)
+        return 1
+
+
+@attrs.frozen
+class Run:
+    """A run about to train: where it lives, what it trains and where it starts."""
+
+    directory: Path
+    config: dict
+    spec: MLPSpec
+    optimizer: SGD
+    start: TrainState
+    history: tuple
+
+
+def train(args: argparse.Namespace) -> int:
+    given = {name for name, value in vars(args).items() if value is not None} - {"command", "resume"}
+    wall_start = time.perf_counter()
+    if args.resume is not None:
+        refused = sorted(given - RESUMABLE)
+        if refused:
+            raise UsageError("--resume: the run keeps its own options; remove "
+                             + ", ".join("--" + name.replace("_", "-") for name in refused))
+        run, splits, dataset = resumed_run(Path(args.resume), args.epochs)
+    else:
+        config = checked_config({**DEFAULTS, **{name: getattr(args, name) for name in given}})
+        run, splits, dataset = new_run(config, Path(args.out) if args.out else _timestamped_directory())
+    progress = Progress.create(args.progress or DEFAULTS["progress"], run.config["epochs"])
+    latest, history, status, message = train_run(run, splits, progress)
+    code = {"completed": 0, "interrupted": EXIT_INTERRUPTED, "diverged": EXIT_DIVERGED}[status]
+    if message:
+        print(f"fnmlp: {message}", file=sys.stderr)
+    summary = write_run_outputs(run.directory, run.config, run.spec, dataset, splits, latest, history, status,
+                                message, time.perf_counter() - wall_start)
+    final = summary["final"]
+    print(f"test loss {final['test_loss']:.4f}, test error {final['test_error']:.4f} after "
+          f"{latest.epoch} epochs ({status}); outputs in {run.directory}")
+    return code
+
+
+def checked_config(config: dict) -> dict:
+    """The configuration with every option checked, in plain JSON values."""
+    for name, minimum in (("epochs", 0), ("batch_size", 1), ("bn", 0), ("limit", 1), ("seed", 0)):
+        value = config[name]
+        if value is not None and value < minimum:
+            raise UsageError(f"--{name.replace('_', '-')}: expected an integer >= {minimum}, got {value}")
+    if config["seed"] >= 2**32:
+        raise UsageError(f"--seed: expected an integer below 2**32, got {config['seed']}")
+    if any(n < 1 for n in config["hidden"]):
+        raise UsageError(f"--hidden: expected positive sizes, got {' '.join(map(str, config['hidden']))}")
+    hidden, names = config["hidden"], list(config["activation"])
+    unknown = [name for name in names if name not in ACTIVATIONS]
+    if unknown:
+        raise UsageError(f"--activation: expected names among {', '.join(ACTIVATIONS)}, got {', '.join(unknown)}")
+    if len(names) == 1:
+        names = names * len(hidden) + ["identity"]
+    elif len(names) == len(hidden):
+        names = names + ["identity"]
+    elif len(names) != len(hidden) + 1:
+        raise UsageError(f"--activation: expected 1, {len(hidden)} or {len(hidden) + 1} names for "
+                         f"{len(hidden)} hidden layers, got {len(names)}")
+    if config["bn"] > len(hidden) + 1:
+        raise UsageError(f"--bn: expected at most {len(hidden) + 1}, the number of layers, got {config['bn']}")
+    if not (math.isfinite(config["lr"]) and config["lr"] >= 0):
+        raise UsageError(f"--lr: expected a finite number >= 0, got {config['lr']}")
+    if not 0 <= config["momentum"] < 1:
+        raise UsageError(f"--momentum: expected a number in [0, 1), got {config['momentum']}")
+    config = {**config, "activation": names, "hidden": list(hidden)}
+    config.pop("progress")
+    config.pop("out")
+    return config
+
+
+def load_splits(config: dict) -> tuple:
+    """``(dataset, {"train": Split, "validation": Split, "test": Split})``, cut to ``config["limit"]``."""
+    from .datasets import Split, load_dataset
+
+    dataset = load_dataset(config["dataset"], dtype=np.dtype(config["dtype"]))
+    limit = config["limit"]
+    splits = {name: getattr(dataset, name) for name in ("train", "validation", "test")}
+    if limit is not None:
+        splits = {name: Split(split.x[:limit], split.y[:limit]) for name, split in splits.items()}
+    n_train = splits["train"].x.shape[0]
+    if config["batch_size"] > n_train:
+        raise UsageError(f"--batch-size: expected at most {n_train}, the training rows, got {config['batch_size']}")
+    return dataset, splits
+
+
+def new_run(config: dict, directory: Path) -> tuple:
+    if (directory / CHECKPOINT).exists():
+        raise UsageError(f"--out: {directory} already holds a run; continue it with --resume {directory} "
+                         "or choose another directory")
+    dataset, splits = load_splits(config)
+    spec = MLPSpec((splits["train"].x.shape[1], *config["hidden"], dataset.num_classes), config["activation"],
+                   num_bn_layers=config["bn"])
+    optimizer = SGD(config["lr"], config["momentum"])
+    rng = as_rng(config["seed"])
+    params, bn_state = init_params(spec, rng, weight_init=config["init"], dtype=config["dtype"])
+    start = initial_state(params, bn_state, optimizer, splits["train"].x.shape[0], rng)
+    directory.mkdir(parents=True, exist_ok=True)
+    return Run(directory, config, spec, optimizer, start, ()), splits, dataset
+
+
+def resumed_run(directory: Path, epochs: Optional[int]) -> tuple:
+    from .checkpoint import load_train_state
+
+    spec, optimizer, start, meta = load_train_state(directory / CHECKPOINT)
+    config = dict(meta["config"])
+    if epochs is not None:
+        config = checked_config({**config, "epochs": epochs, "progress": None, "out": None})
+    dataset, splits = load_splits(config)
+    return Run(directory, config, spec, optimizer, start, read_history(meta)), splits, dataset
+
+
+def train_run(run: Run, splits: dict, progress: Progress) -> tuple:
+    """Train ``run``, checkpointing every epoch; returns ``(latest, history, status, message)``.
+
+    Ctrl-C and divergence end training with the last finished epoch's state, already on disk.
+    """
+    from .checkpoint import save_train_state
+
+    latest, history = run.start, list(run.history)
+
+    def on_epoch(stats: EpochStats, state: TrainState) -> None:
+        nonlocal latest
+        history.append(stats)
+        save_train_state(run.directory / CHECKPOINT, run.spec, run.optimizer, state,
+                         {"config": run.config, "history": [attrs.asdict(s) for s in history]})
+        latest = state
+        progress.epoch(stats)
+
+    try:
+        fit_from(run.spec, run.optimizer, run.start, splits["train"], splits["validation"],
+                 epochs=run.config["epochs"], batch_size=run.config["batch_size"], on_batch=progress.batch,
+                 on_epoch=on_epoch)
+    except KeyboardInterrupt:
+        progress.clear()
+        return latest, history, "interrupted", (f"interrupted in epoch {latest.epoch + 1}; kept the "
+                                                f"{latest.epoch} finished epochs")
+    except TrainingDiverged as diverged:
+        progress.clear()
+        return latest, history, "diverged", (
+            f"training diverged: the loss became {diverged.loss} at epoch {diverged.epoch}, batch "
+            f"{diverged.batch}; kept the checkpoint of epoch {latest.epoch}. Try a smaller --lr or --init lecun.")
+    return latest, history, "completed", ""
+
+
+def _timestamped_directory() -> Path:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path, n = Path("runs") / stamp, 1
+    while path.exists():
+        path, n = Path("runs") / f"{stamp}-{n}", n + 1
+    return path

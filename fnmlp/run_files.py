@@ -1,0 +1,101 @@
+"""What a training run leaves in its directory.
+
+- ``checkpoint.npz``: the full training state after the last finished epoch (``fnmlp.checkpoint``)
+- ``params.npz``: the final parameters and BatchNorm statistics
+- ``metrics.csv``: ``epoch,train_loss,train_error,val_loss,val_error,seconds``, one row per epoch
+- ``summary.json``: configuration, seed, final figures, timings, versions
+- ``train_loss.png``, ``train_error.png``, ``val_loss.png``, ``val_error.png``, ``curves.png``
+
+Every file is written atomically: it is either the old version or the new one, never a torn mix.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from . import __version__
+from ._atomic import atomic_write
+from .plotting import plot_history
+from .spec import MLPSpec
+from .training import EpochStats, TrainState, evaluate
+
+CHECKPOINT = "checkpoint.npz"
+METRICS_COLUMNS = ("epoch", "train_loss", "train_error", "val_loss", "val_error", "seconds")
+
+
+def write_metrics(path: Path, history: Any) -> None:
+    """``metrics.csv``: a header and one row per ``EpochStats``, floats at full precision."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(METRICS_COLUMNS)
+    for stats in history:
+        writer.writerow([getattr(stats, column) for column in METRICS_COLUMNS])
+    with atomic_write(path, "w") as file:
+        file.write(text.getvalue())
+
+
+def read_metrics(path: Path) -> list:
+    """The ``EpochStats`` rows of a ``metrics.csv``."""
+    with open(path, newline="") as file:
+        return [EpochStats(int(row["epoch"]), *(float(row[c]) for c in METRICS_COLUMNS[1:]))
+                for row in csv.DictReader(file)]
+
+
+def read_history(meta: dict) -> tuple:
+    """The ``EpochStats`` kept in a checkpoint's metadata."""
+    return tuple(EpochStats(**row) for row in meta.get("history", ()))
+
+
+def write_run_outputs(directory: Path, config: dict, spec: MLPSpec, dataset: Any, splits: dict,
+                      latest: TrainState, history: list, status: str, message: str,
+                      wall_seconds: float) -> dict:
+    """Evaluate ``latest`` on the test split and write params, metrics, plots and the summary.
+
+    Returns the summary written to ``summary.json``.
+    """
+    from .checkpoint import save_params
+
+    test_loss, test_error = evaluate(spec, latest.params, latest.bn_state, splits["test"].x, splits["test"].y)
+    save_params(directory / "params.npz", spec, latest.params, latest.bn_state)
+    write_metrics(directory / "metrics.csv", history)
+    if history:
+        plot_history(history, directory)
+    last = history[-1] if history else None
+    training_seconds = sum(stats.seconds for stats in history)
+    n_train = splits["train"].x.shape[0]
+    summary = {
+        "status": status,
+        "message": message,
+        "config": config,
+        "seed": config["seed"],
+        "spec": spec.to_dict(),
+        "dataset": {"name": dataset.name, "pixel_mean": dataset.pixel_mean, "pixel_std": dataset.pixel_std,
+                    **{f"{name}_rows": int(split.x.shape[0]) for name, split in splits.items()}},
+        "epochs_completed": latest.epoch,
+        "final": {"train_loss": _number(last and last.train_loss), "train_error": _number(last and last.train_error),
+                  "val_loss": _number(last and last.val_loss), "val_error": _number(last and last.val_error),
+                  "test_loss": test_loss, "test_error": test_error},
+        "wall_seconds": wall_seconds,
+        "training_seconds": training_seconds,
+        "train_samples_per_second": n_train * len(history) / training_seconds if training_seconds else None,
+        "finished_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "versions": {"fnmlp": __version__, "numpy": np.__version__, "python": platform.python_version()},
+        "machine": {"platform": platform.platform(), "processor": platform.machine()},
+    }
+    with atomic_write(directory / "summary.json", "w") as file:
+        json.dump(summary, file, indent=2)
+        file.write("\n")
+    return summary
+
+
+def _number(value: Any) -> Any:
+    return None if value is None or not np.isfinite(value) else float(value)
