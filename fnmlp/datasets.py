@@ -10,9 +10,11 @@ every pixel of the train split.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Union
 
@@ -20,13 +22,13 @@ import attrs
 import numpy as np
 
 from . import _checks
-from .idx import check_sha256, parse_idx, read_checksums, read_uncompressed
+from .idx import check_sha256, decompress, parse_idx, read_checksums, read_uncompressed
 from .losses import class_indices
 from .tree import readonly
 
 __all__ = [
-    "DATASET_NAMES", "Dataset", "FASHION_MNIST_DIR", "IDX_FILES", "MNIST_DIR", "Split", "load_dataset",
-    "load_fashion_mnist", "load_idx_dataset", "load_mnist",
+    "DATASET_NAMES", "DEFAULT_URL", "Dataset", "FASHION_MNIST_DIR", "IDX_FILES", "MNIST_DIR", "Split",
+    "download_mnist", "load_dataset", "load_fashion_mnist", "load_idx_dataset", "load_mnist",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -34,9 +36,12 @@ PathLike = Union[str, "os.PathLike[str]"]
 MNIST_DIR = Path(__file__).resolve().parent / "data" / "mnist"
 MNIST_CHECKSUMS = MNIST_DIR / "SHA256SUMS-uncompressed"
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+DEFAULT_URL = "https://ossci-datasets.s3.amazonaws.com/mnist"
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
              "t10k-labels-idx1-ubyte")
 DATASET_NAMES = ("mnist", "fashion-mnist")
+_SMALLEST_FIRST = ("t10k-labels-idx1-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                   "train-images-idx3-ubyte")
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -271,3 +276,72 @@ def load_dataset(name_or_dir: PathLike, **kwargs: Any) -> Dataset:
         _checks.fail(ValueError, "name_or_dir", f"one of {names} or a directory",
                      repr(os.fspath(name_or_dir)))
     return load_idx_dataset(name_or_dir, **kwargs)
+
+
+def download_mnist(dest: PathLike, base_url: str = DEFAULT_URL, *, timeout: float = 60.0) -> Path:
+    """Download MNIST's four ``<name>.gz`` files from ``base_url`` into ``dest``; return ``dest``.
+
+    Each file's uncompressed content is checked against the bundled SHA-256 sums before
+    anything is written; all four are fetched and verified first, then each is written
+    atomically (temporary file in ``dest``, fsync, rename), so a failed download leaves
+    ``dest`` as it was. An HTTP or network failure raises ``OSError`` naming the URL; a corrupt
+    file or a checksum mismatch raises ``ValueError`` naming the URL.
+
+    ``DEFAULT_URL`` is a public mirror; it is not reachable from offline build environments.
+    """
+    base_url = _checks.instance("base_url", base_url, str).rstrip("/")
+    timeout = _checks.real("timeout", timeout, above=0)
+    if not isinstance(dest, (str, os.PathLike)):
+        _checks.fail(TypeError, "dest", "a path", _checks.describe(dest))
+    sums = read_checksums(MNIST_CHECKSUMS)
+    payloads = {stem: _fetch_verified(f"{base_url}/{stem}.gz", sums[stem], timeout)
+                for stem in _SMALLEST_FIRST}
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for stem in IDX_FILES:
+        _write_atomically(dest / f"{stem}.gz", payloads[stem])
+    return dest
+
+
+def _fetch_verified(url: str, sha256: str, timeout: float) -> bytes:
+    """The gzip bytes at ``url``, whose uncompressed content has SHA-256 ``sha256``."""
+    import http.client
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            payload = response.read()
+    except urllib.error.HTTPError as err:
+        err.close()
+        problem = f"HTTP {err.code} {err.reason}"
+    except (OSError, http.client.HTTPException) as err:
+        problem = f"{type(err).__name__}: {err}"
+    else:
+        if not payload.startswith(b"\x1f\x8b"):
+            _checks.fail(ValueError, url, "a gzip file",
+                         f"{len(payload)} bytes starting with {payload[:4].hex(' ') or 'nothing'}")
+        check_sha256(hashlib.sha256(decompress(payload, url)).hexdigest(), sha256, url)
+        return payload
+    _checks.fail(OSError, url, "a successful download", problem)
+
+
+def _write_atomically(path: Path, payload: bytes) -> None:
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(payload)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    if os.name == "posix":
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)

@@ -1,4 +1,4 @@
-"""The data layer: the IDX parser, checksums, the bundled MNIST, other IDX directories.
+"""The data layer: the IDX parser, checksums, the bundled MNIST, other IDX directories, downloads.
 
 Parser tests write tiny IDX files with an encoder of their own (``idx_bytes``), so the parser is
 checked against the format rather than against itself. The bundled MNIST is loaded once per
@@ -6,11 +6,15 @@ module and checked against published figures.
 """
 
 import contextlib
+import functools
 import gzip
 import hashlib
+import http.server
 import inspect
 import os
+import socket
 import struct
+import threading
 
 import numpy as np
 import pytest
@@ -431,3 +435,154 @@ def test_load_dataset_dispatches_on_name_or_directory(tmp_path, monkeypatch):
         fnmlp.load_dataset("cifar10")
     with pytest.raises(TypeError, match="^name_or_dir"):
         fnmlp.load_dataset(10)
+
+
+# --- download_mnist -----------------------------------------------------------------------------
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+class ShortBodyHandler(http.server.BaseHTTPRequestHandler):
+    """Announces 1000 bytes, sends 10 and closes: a connection dropped mid-file."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        self.wfile.write(b"\x1f\x8b" + bytes(8))
+        self.close_connection = True
+
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture
+def serve():
+    """``serve(directory)`` or ``serve(handler=cls)``: the base URL of an HTTP server on 127.0.0.1."""
+    servers = []
+
+    def start(directory=None, handler=None):
+        handler = handler or functools.partial(QuietHandler, directory=str(directory))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server, thread in servers:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def mirror(root, damaged=None):
+    """A copy of the bundled MNIST in ``root`` with ``damaged`` = {file name: new bytes} replaced."""
+    root.mkdir()
+    for stem in datasets.IDX_FILES:
+        name = f"{stem}.gz"
+        if name in (damaged or {}):
+            (root / name).write_bytes(damaged[name])
+        else:
+            os.symlink(datasets.MNIST_DIR / name, root / name)
+    return root
+
+
+def test_download_mnist_fetches_and_verifies_the_four_real_files(tmp_path, serve):
+    base_url = serve(datasets.MNIST_DIR)
+    dest = tmp_path / "new" / "mnist"
+    assert fnmlp.download_mnist(dest, base_url, timeout=30) == dest
+    assert sorted(os.listdir(dest)) == sorted(f"{stem}.gz" for stem in datasets.IDX_FILES)
+    for stem in datasets.IDX_FILES:
+        assert (dest / f"{stem}.gz").read_bytes() == (datasets.MNIST_DIR / f"{stem}.gz").read_bytes()
+    assert (os.stat(dest / "train-labels-idx1-ubyte.gz").st_mode & 0o777) == 0o644
+
+
+def assert_left_alone(dest, before):
+    assert sorted(os.listdir(dest)) == sorted(before), "a partial or temporary file was left behind"
+    for name, content in before.items():
+        assert (dest / name).read_bytes() == content
+
+
+@pytest.fixture
+def dest(tmp_path):
+    """A download directory already holding an older file that a failed download must not touch."""
+    path = tmp_path / "dest"
+    path.mkdir()
+    (path / "t10k-labels-idx1-ubyte.gz").write_bytes(b"older copy")
+    return path
+
+
+def test_a_corrupt_download_raises_and_writes_nothing(tmp_path, serve, dest):
+    payload = bytearray((datasets.MNIST_DIR / "t10k-images-idx3-ubyte.gz").read_bytes())
+    payload[len(payload) // 2:len(payload) // 2 + 16] = bytes(16)
+    base_url = serve(mirror(tmp_path / "www", {"t10k-images-idx3-ubyte.gz": bytes(payload)}))
+    with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte\.gz: expected a valid gzip stream") as excinfo:
+        fnmlp.download_mnist(dest, base_url)
+    assert base_url in str(excinfo.value)
+    assert_left_alone(dest, {"t10k-labels-idx1-ubyte.gz": b"older copy"})
+
+
+def test_a_download_with_the_wrong_content_raises_naming_both_hashes(tmp_path, serve, dest):
+    wrong = idx_bytes(np.zeros(10_000, np.uint8))
+    base_url = serve(mirror(tmp_path / "www", {"t10k-labels-idx1-ubyte.gz": gzip.compress(wrong)}))
+    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte\.gz: expected uncompressed SHA-256") as excinfo:
+        fnmlp.download_mnist(dest, base_url)
+    assert sha256(wrong) in str(excinfo.value) and "ff7bcfd416de" in str(excinfo.value)
+    assert_left_alone(dest, {"t10k-labels-idx1-ubyte.gz": b"older copy"})
+
+
+def test_an_uncompressed_download_is_refused(tmp_path, serve, dest):
+    raw = gzip.decompress((datasets.MNIST_DIR / "t10k-labels-idx1-ubyte.gz").read_bytes())
+    base_url = serve(mirror(tmp_path / "www", {"t10k-labels-idx1-ubyte.gz": raw}))
+    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte\.gz: expected a gzip file, got 10008 bytes"):
+        fnmlp.download_mnist(dest, base_url)
+    assert_left_alone(dest, {"t10k-labels-idx1-ubyte.gz": b"older copy"})
+
+
+def test_http_404_raises_naming_the_url(tmp_path, serve, dest):
+    (tmp_path / "empty").mkdir()
+    base_url = serve(tmp_path / "empty")
+    with pytest.raises(OSError, match=r"t10k-labels-idx1-ubyte\.gz: expected a successful download, got HTTP 404"):
+        fnmlp.download_mnist(dest, base_url.rstrip("/"))
+    assert_left_alone(dest, {"t10k-labels-idx1-ubyte.gz": b"older copy"})
+
+
+def test_a_dropped_connection_raises_naming_the_url(serve, dest):
+    base_url = serve(handler=ShortBodyHandler)
+    with pytest.raises(OSError, match=r"t10k-labels-idx1-ubyte\.gz: expected a successful download, got Incomplete"):
+        fnmlp.download_mnist(dest, base_url, timeout=10)
+    assert_left_alone(dest, {"t10k-labels-idx1-ubyte.gz": b"older copy"})
+
+
+def test_a_refused_connection_raises_naming_the_url(dest):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(OSError, match=rf"^http://127\.0\.0\.1:{port}/t10k-labels-idx1-ubyte\.gz: .*refused"):
+        fnmlp.download_mnist(dest, f"http://127.0.0.1:{port}", timeout=10)
+    assert_left_alone(dest, {"t10k-labels-idx1-ubyte.gz": b"older copy"})
+
+
+def test_a_failed_write_leaves_no_temporary_file(tmp_path, serve, monkeypatch):
+    base_url = serve(datasets.MNIST_DIR)
+    dest = tmp_path / "dest"
+
+    def fail_to_rename(source, target):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(datasets.os, "replace", fail_to_rename)
+    with pytest.raises(OSError, match="disk full"):
+        fnmlp.download_mnist(dest, base_url)
+    assert os.listdir(dest) == []
+
+
+def test_download_mnist_checks_its_arguments(tmp_path):
+    with pytest.raises(TypeError, match="^base_url"):
+        fnmlp.download_mnist(tmp_path, base_url=None)
+    with pytest.raises(ValueError, match="^timeout"):
+        fnmlp.download_mnist(tmp_path, timeout=0)
+    with pytest.raises(TypeError, match="^dest"):
+        fnmlp.download_mnist(None)
