@@ -16,6 +16,9 @@ __version__ = "0.1.0"
 
 from .activations import ACTIVATIONS, Activation
 from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
+from .datasets import (Dataset, Split, download_mnist, load_dataset, load_fashion_mnist, load_idx_dataset,
+                       load_mnist)
+from .idx import read_idx
 from .initializers import as_rng, weight_initializer, zeros_bias_init
 from .losses import (SoftmaxCrossEntropyCache, class_indices, log_softmax, one_hot, softmax_cross_entropy,
                      softmax_cross_entropy_grad)
@@ -35,4 +38,6 @@ __all__ = [
     "init_params", "log_softmax", "loss_and_grads", "one_hot", "param_shapes", "predict", "readonly", "sgd",
     "softmax_cross_entropy", "softmax_cross_entropy_grad", "tree_allclose", "tree_leaves", "tree_map",
     "weight_initializer", "zeros_bias_init",
+    "Dataset", "Split", "download_mnist", "load_dataset", "load_fashion_mnist", "load_idx_dataset", "load_mnist",
+    "read_idx",
 ]
