@@ -9,6 +9,8 @@ The functional API::
     loss, grads, state = fnmlp.loss_and_grads(spec, params, state, x, labels)
     params, opt_state = opt.update(grads, opt_state, params)
 
+    fnmlp.save_params("params.npz", spec, params, state)   # and load_params; no pickle
+
 ``fnmlp.hw1`` wraps the same functions in the 11-785 handout's stateful classes.
 """
 
@@ -16,6 +18,8 @@ __version__ = "0.1.0"
 
 from .activations import ACTIVATIONS, Activation
 from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
+from .checkpoint import (load_checkpoint, load_params, load_train_state, save_checkpoint, save_params,
+                         save_train_state)
 from .initializers import as_rng, weight_initializer, zeros_bias_init
 from .losses import (SoftmaxCrossEntropyCache, class_indices, log_softmax, one_hot, softmax_cross_entropy,
                      softmax_cross_entropy_grad)
@@ -34,5 +38,6 @@ __all__ = [
     "batchnorm_backward", "batchnorm_forward", "check_params", "check_state", "class_indices", "forward",
     "init_params", "log_softmax", "loss_and_grads", "one_hot", "param_shapes", "predict", "readonly", "sgd",
     "softmax_cross_entropy", "softmax_cross_entropy_grad", "tree_allclose", "tree_leaves", "tree_map",
-    "weight_initializer", "zeros_bias_init",
+    "weight_initializer", "zeros_bias_init", "load_checkpoint", "load_params", "load_train_state", "save_checkpoint",
+    "save_params", "save_train_state",
 ]
