@@ -9,6 +9,8 @@ The functional API::
     loss, grads, state = fnmlp.loss_and_grads(spec, params, state, x, labels)
     params, opt_state = opt.update(grads, opt_state, params)
 
+    fnmlp.save_params("params.npz", spec, params, state)   # and load_params; no pickle
+
 ``fnmlp.hw1`` wraps the same functions in the 11-785 handout's stateful classes.
 """
 
@@ -16,6 +18,8 @@ __version__ = "0.1.0"
 
 from .activations import ACTIVATIONS, Activation
 from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
+from .checkpoint import (load_checkpoint, load_params, load_train_state, save_checkpoint, save_params,
+                         save_train_state)
 from .datasets import (Dataset, Split, download_mnist, load_dataset, load_fashion_mnist, load_idx_dataset,
                        load_mnist)
 from .idx import read_idx
@@ -40,4 +44,5 @@ __all__ = [
     "weight_initializer", "zeros_bias_init",
     "Dataset", "Split", "download_mnist", "load_dataset", "load_fashion_mnist", "load_idx_dataset", "load_mnist",
     "read_idx",
+    "load_checkpoint", "load_params", "load_train_state", "save_checkpoint", "save_params", "save_train_state",
 ]

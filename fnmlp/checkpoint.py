@@ -1,0 +1,375 @@
+"""Checkpoints: a network's arrays, its spec and metadata in one ``.npz`` file, without pickle.
+
+A checkpoint is an uncompressed NumPy ``.npz`` (a zip of ``.npy`` files) that
+``np.load(path, allow_pickle=False)`` opens. Its member ``fnmlp.json`` is a 1-D uint8 array holding
+a UTF-8 JSON header: the format marker and version, the spec (``MLPSpec.to_dict()``), the caller's
+``meta`` and, in training checkpoints, the optimizer's fields, the epoch and the shuffling
+generator's state. Every other member is one array, named for where it lives: ``params.W.0``,
+``bn_state.running_mean.0``, ``opt_state.velocity.W.0``, ``order``, ``rng.state.key``...
+
+Three pairs of functions share the format and differ in what they store:
+
+- ``save_params`` / ``load_params``: parameters and BatchNorm statistics, a trained network;
+- ``save_checkpoint`` / ``load_checkpoint``: the same and, optionally, the optimizer state;
+- ``save_train_state`` / ``load_train_state``: a whole ``TrainState`` and its optimizer, from which
+  ``fit_from`` continues bit for bit.
+
+A loader reads any checkpoint that holds what it returns (``load_params`` reads a training
+checkpoint too). Saving checks everything before it touches the file system, then replaces the
+file atomically: a crash or Ctrl-C while saving leaves the previous file as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+import zlib
+from typing import Any, Optional, Union
+
+import attrs
+import numpy as np
+
+from . import _checks
+from .optim import SGD, SGDState
+from .params import BatchNormState, Params, check_params, check_state, param_shapes
+from .spec import MLPSpec
+from .training import TrainState
+
+__all__ = ["save_params", "load_params", "save_checkpoint", "load_checkpoint", "save_train_state",
+           "load_train_state", "FORMAT", "VERSION"]
+
+FORMAT = "fnmlp-checkpoint"
+VERSION = 1
+HEADER = "fnmlp.json"
+
+PathLike = Union[str, "os.PathLike[str]"]
+_OPTIMIZERS = {"SGD": SGD}
+_BIT_GENERATORS = {cls.__name__: cls for cls in (np.random.MT19937, np.random.PCG64, np.random.PCG64DXSM,
+                                                 np.random.Philox, np.random.SFC64)}
+
+
+# --- Saving ---------------------------------------------------------------------------------------
+
+def save_params(path: PathLike, spec: MLPSpec, params: Params, state: BatchNormState,
+                meta: Optional[dict] = None) -> None:
+    """Write ``spec``, ``params``, BatchNorm ``state`` and the JSON-ready dict ``meta`` to ``path``."""
+    save_checkpoint(path, spec, params, state, None, meta)
+
+
+def save_checkpoint(path: PathLike, spec: MLPSpec, params: Params, state: BatchNormState,
+                    opt_state: Optional[SGDState] = None, meta: Optional[dict] = None) -> None:
+    """Write ``spec``, ``params``, BatchNorm ``state``, ``opt_state`` (or ``None``) and ``meta`` to ``path``.
+
+    ``path`` gets exactly that name (no ``.npz`` is appended). ``meta`` (default ``{}``) is any dict
+    ``json.dumps`` accepts; it loads back as JSON gives it (tuples become lists, NaN stays NaN).
+    Arrays keep their dtypes. Raises ``TypeError``/``ValueError`` before writing anything when an
+    argument is wrong.
+    """
+    path = _path(path)
+    _check_arrays(spec, params, state, opt_state, "", "state")
+    header = _header(spec, meta, opt_state is not None)
+    _write_atomically(path, header, _arrays(params, state, opt_state))
+
+
+def save_train_state(path: PathLike, spec: MLPSpec, optimizer: SGD, train_state: TrainState,
+                     meta: Optional[dict] = None) -> None:
+    """Write everything ``fit_from`` needs to continue ``train_state`` exactly, and ``meta``, to ``path``.
+
+    That is ``spec``, the ``optimizer``'s fields, ``train_state``'s parameters, BatchNorm and
+    optimizer states, epoch, row ``order`` and shuffling generator (a NumPy ``RandomState`` or
+    ``Generator``, stored as its bit generator's state). Call it from ``fit``'s ``on_epoch``.
+    """
+    path = _path(path)
+    _checks.instance("spec", spec, MLPSpec)
+    _checks.instance("optimizer", optimizer, SGD)
+    _checks.instance("train_state", train_state, TrainState)
+    _checks.instance("train_state.opt_state", train_state.opt_state, SGDState)
+    _check_arrays(spec, train_state.params, train_state.bn_state, train_state.opt_state, "train_state.", "bn_state")
+    epoch = _checks.integer("train_state.epoch", train_state.epoch, minimum=0)
+    _check_order("train_state.order", train_state.order)
+    rng_json, rng_arrays = _rng_to_json(train_state.rng)
+    train = {"optimizer": {"type": type(optimizer).__name__, **attrs.asdict(optimizer)}, "epoch": epoch,
+             "rng": rng_json}
+    header = _header(spec, meta, True, train)
+    arrays = _arrays(train_state.params, train_state.bn_state, train_state.opt_state)
+    arrays["order"] = train_state.order
+    arrays.update(rng_arrays)
+    _write_atomically(path, header, arrays)
+
+
+def _path(path: Any) -> str:
+    if not isinstance(path, (str, os.PathLike)):
+        _checks.fail(TypeError, "path", "a file path", _checks.describe(path))
+    return os.fspath(path)
+
+
+def _check_arrays(spec: MLPSpec, params: Any, state: Any, opt_state: Any, prefix: str, state_name: str) -> None:
+    _checks.instance("spec", spec, MLPSpec)
+    check_params(spec, params, f"{prefix}params")
+    check_state(spec, state, f"{prefix}{state_name}")
+    if opt_state is not None:
+        _checks.instance(f"{prefix}opt_state", opt_state, SGDState)
+        check_params(spec, opt_state.velocity, f"{prefix}opt_state.velocity")
+
+
+def _check_order(name: str, order: Any) -> None:
+    if not isinstance(order, np.ndarray) or order.ndim != 1 or order.dtype.kind not in "iu":
+        _checks.fail(TypeError, name, "a 1-D integer array", _checks.describe(order))
+    if not np.array_equal(np.sort(order), np.arange(order.shape[0])):
+        _checks.fail(ValueError, name, f"a permutation of 0..{order.shape[0] - 1}", "repeated or missing rows")
+
+
+def _header(spec: MLPSpec, meta: Any, has_opt_state: bool, train: Optional[dict] = None) -> bytes:
+    meta = {} if meta is None else meta
+    if not isinstance(meta, dict):
+        _checks.fail(TypeError, "meta", "a JSON-serialisable dict", _checks.describe(meta))
+    header = {"format": FORMAT, "version": VERSION, "spec": spec.to_dict(), "opt_state": has_opt_state,
+              "train": train, "meta": meta}
+    try:
+        return json.dumps(header).encode("utf-8")
+    except (TypeError, ValueError) as error:  # only meta can fail; ValueError: a circular reference
+        _checks.fail(TypeError, "meta", "a JSON-serialisable dict", f"{_checks.describe(meta)} ({error})")
+
+
+def _arrays(params: Params, state: BatchNormState, opt_state: Optional[SGDState]) -> dict:
+    arrays = {**_named_leaves("params", params), **_named_leaves("bn_state", state)}
+    if opt_state is not None:
+        arrays.update(_named_leaves("opt_state", opt_state))
+    return arrays
+
+
+def _named_leaves(prefix: str, tree: Any) -> dict:
+    """``{"params.W.0": W[0], ...}``: every array of a record, named by its fields and positions."""
+    if attrs.has(type(tree)):
+        children = [(f.name, getattr(tree, f.name)) for f in attrs.fields(type(tree))]
+    elif isinstance(tree, tuple):
+        children = list(enumerate(tree))
+    else:
+        return {prefix: tree}
+    return {name: leaf for key, child in children for name, leaf in _named_leaves(f"{prefix}.{key}", child).items()}
+
+
+def _rng_to_json(rng: Any) -> tuple:
+    """``({"type": ..., "state": ...}, arrays)``: the generator's state as JSON, arrays kept apart."""
+    if isinstance(rng, np.random.RandomState):
+        state = rng.get_state(legacy=False)
+    elif isinstance(rng, np.random.Generator):
+        state = rng.bit_generator.state
+    else:
+        _checks.fail(TypeError, "train_state.rng", "a NumPy RandomState or Generator", type(rng).__name__)
+    if state["bit_generator"] not in _BIT_GENERATORS:
+        _checks.fail(ValueError, "train_state.rng", f"a bit generator among {sorted(_BIT_GENERATORS)}",
+                     state["bit_generator"])
+    arrays = {}
+
+    def encode(value: Any, name: str) -> Any:
+        if isinstance(value, dict):
+            return {key: encode(item, f"{name}.{key}") for key, item in value.items()}
+        if isinstance(value, np.ndarray):
+            arrays[name] = value
+            return {"array": name}
+        return value.item() if isinstance(value, np.generic) else value
+
+    return {"type": type(rng).__name__, "state": encode(state, "rng")}, arrays
+
+
+def _write_atomically(path: str, header: bytes, arrays: dict) -> None:
+    """Write the npz to a temporary file beside ``path``, fsync it, then rename it onto ``path``."""
+    directory = os.path.dirname(os.path.abspath(path))
+    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            _write_npz(file, {HEADER: np.frombuffer(header, dtype=np.uint8), **arrays})
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:  # Ctrl-C included: never leave the temporary file behind
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def _write_npz(file: Any, arrays: dict) -> None:
+    """What ``np.savez`` writes, with pickling refused (and on every NumPy version since 1.22)."""
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename durable where the platform lets a directory be opened and synced."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+# --- Loading --------------------------------------------------------------------------------------
+
+def load_params(path: PathLike) -> tuple:
+    """``(spec, params, state, meta)`` from any checkpoint; arrays are read-only, dtypes as saved."""
+    spec, params, state, _, meta, _ = _load(path)
+    return spec, params, state, meta
+
+
+def load_checkpoint(path: PathLike) -> tuple:
+    """``(spec, params, state, opt_state, meta)`` from any checkpoint; ``opt_state`` is ``None`` when
+    the file has none (a ``save_params`` file).
+
+    Raises ``ValueError`` naming ``path`` when the file is not a complete fnmlp checkpoint of this
+    or an older format version, or its arrays do not fit its spec.
+    """
+    return _load(path)[:5]
+
+
+def load_train_state(path: PathLike) -> tuple:
+    """``(spec, optimizer, train_state, meta)`` from a ``save_train_state`` file, ready for ``fit_from``.
+
+    Raises ``ValueError`` as ``load_checkpoint`` does, and for a file without training state.
+    """
+    spec, params, state, opt_state, meta, train = _load(path)
+    if train is None:
+        _file_error(os.fspath(path), "training state",
+                    "a parameters-only checkpoint (saved by save_params or save_checkpoint)")
+    optimizer, epoch, order, rng = train
+    return spec, optimizer, TrainState(params, state, opt_state, epoch, order, rng), meta
+
+
+def _load(path: PathLike) -> tuple:
+    """``(spec, params, state, opt_state, meta, train)``, every part checked; ``train`` is
+    ``(optimizer, epoch, order, rng)`` or ``None``."""
+    path = _path(path)
+    header, arrays = _read(path)
+    try:
+        spec = MLPSpec(**header["spec"])
+    except (TypeError, ValueError) as error:
+        _file_error(path, "a valid spec", _reason(error))
+    try:
+        params = _record(Params, "params", spec, arrays)
+        state = _record(BatchNormState, "bn_state", spec, arrays)
+        opt_state = SGDState(_record(Params, "opt_state.velocity", spec, arrays)) if header["opt_state"] else None
+        _check_arrays(spec, params, state, opt_state, "", "bn_state")
+    except (TypeError, ValueError) as error:
+        _file_error(path, f"arrays that fit the spec {spec.layer_sizes}", _reason(error))
+    train = header["train"]
+    if train is not None:
+        try:
+            train = _train(train, opt_state, arrays)
+        except (KeyError, TypeError, ValueError) as error:
+            _file_error(path, "a valid training state", _reason(error))
+    if arrays:
+        _file_error(path, "only the arrays its header describes", f"also {sorted(arrays)[:8]}")
+    return spec, params, state, opt_state, header["meta"], train
+
+
+def _train(train: dict, opt_state: Optional[SGDState], arrays: dict) -> tuple:
+    """``(optimizer, epoch, order, rng)`` from the header's ``train`` entry and ``arrays``."""
+    if opt_state is None:
+        raise ValueError("opt_state: expected the optimizer state of the training state, got none")
+    fields = dict(train["optimizer"])
+    kind = fields.pop("type")
+    if kind not in _OPTIMIZERS:
+        raise ValueError(f"optimizer: expected one of {sorted(_OPTIMIZERS)}, got {kind!r}")
+    epoch = _checks.integer("epoch", train["epoch"], minimum=0)
+    order = _take(arrays, "order")
+    _check_order("order", order)
+    return _OPTIMIZERS[kind](**fields), epoch, order, _rng_from_json(train["rng"], arrays)
+
+
+def _read(path: str) -> tuple:
+    """``(header, arrays)``: the parsed header and every other member, read into memory."""
+    with open(path, "rb") as file:
+        if not zipfile.is_zipfile(file):
+            size = os.fstat(file.fileno()).st_size
+            _file_error(path, "an fnmlp checkpoint (an npz file)",
+                        "an empty file" if size == 0 else "a file that is not a complete zip archive")
+        file.seek(0)
+        try:
+            with np.load(file, allow_pickle=False) as npz:
+                members = {name: npz[name] for name in npz.files}
+        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, KeyError, RuntimeError) as error:
+            _file_error(path, "an fnmlp checkpoint (an npz file)", f"an unreadable npz ({_reason(error)})")
+    for name, array in members.items():
+        if not isinstance(array, np.ndarray):
+            _file_error(path, "an npz whose members are .npy arrays", f"'{name}', which is not")
+    encoded = members.pop(HEADER, None)
+    if encoded is None:
+        _file_error(path, "an fnmlp checkpoint", f"an npz without the '{HEADER}' header, holding "
+                                                 f"{sorted(members)[:8]}")
+    if encoded.dtype != np.uint8 or encoded.ndim != 1:
+        _file_error(path, f"a 1-D uint8 '{HEADER}'", _checks.describe(encoded))
+    try:
+        header = json.loads(encoded.tobytes().decode("utf-8"))
+    except ValueError as error:  # UnicodeDecodeError and JSONDecodeError included
+        _file_error(path, f"a UTF-8 JSON '{HEADER}'", _reason(error))
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        _file_error(path, "an fnmlp checkpoint", f"an npz whose '{HEADER}' is not an fnmlp header")
+    version = header.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= VERSION:
+        _file_error(path, f"format version {VERSION} or older",
+                    f"version {version!r}" + (" (written by a newer fnmlp)" if isinstance(version, int)
+                                              and version > VERSION else ""))
+    for key, kind in (("spec", dict), ("opt_state", bool), ("train", (dict, type(None))), ("meta", dict)):
+        if not isinstance(header.get(key), kind):
+            _file_error(path, f"a header with '{key}'", _checks.describe(header.get(key)))
+    return header, members
+
+
+def _record(record: type, prefix: str, spec: MLPSpec, arrays: dict) -> Any:
+    """A ``Params`` or ``BatchNormState`` of the arrays named ``{prefix}.{field}.{i}``, for ``spec``."""
+    shapes = param_shapes(spec)
+    return record(**{field.name: [_take(arrays, f"{prefix}.{field.name}.{i}") for i in range(len(shapes[field.name]))]
+                     for field in attrs.fields(record)})
+
+
+def _take(arrays: dict, name: str) -> np.ndarray:
+    if name not in arrays:
+        raise ValueError(f"array '{name}' is missing")
+    return arrays.pop(name)
+
+
+def _rng_from_json(encoded: Any, arrays: dict) -> Any:
+    """The ``RandomState`` or ``Generator`` ``_rng_to_json`` described, in the same state."""
+
+    def decode(value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"array"}:
+                return _take(arrays, value["array"])
+            return {key: decode(item) for key, item in value.items()}
+        return value
+
+    state = decode(encoded["state"])
+    if state["bit_generator"] not in _BIT_GENERATORS:
+        raise ValueError(f"rng: expected a bit generator among {sorted(_BIT_GENERATORS)}, "
+                         f"got {state['bit_generator']!r}")
+    bit_generator = _BIT_GENERATORS[state["bit_generator"]]()
+    if encoded["type"] == "RandomState":
+        rng = np.random.RandomState(bit_generator)
+        rng.set_state(state)
+        return rng
+    if encoded["type"] != "Generator":
+        raise ValueError(f"rng: expected a RandomState or a Generator, got {encoded['type']!r}")
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, KeyError):
+        return f"no {error.args[0]!r} entry" if error.args else "a missing entry"
+    return str(error) or type(error).__name__
+
+
+def _file_error(path: str, expected: str, got: str) -> None:
+    raise ValueError(f"{path}: expected {expected}, got {got}") from None
