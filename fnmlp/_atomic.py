@@ -9,12 +9,22 @@ from pathlib import Path
 from typing import IO, Iterator, Union
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_read_umask()  # what open() would give a new file; read once, at import
+
+
 @contextlib.contextmanager
 def atomic_write(path: Union[str, os.PathLike], mode: str = "wb") -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on a clean exit flush, fsync and rename it onto ``path``.
+    """Open a temporary file beside ``path``; on a clean exit flush, fsync and rename it onto ``path``,
+    then fsync the directory so the rename survives a crash.
 
-    If the block raises (including ``KeyboardInterrupt``), the temporary file is removed and whatever
-    was at ``path`` before is left untouched.
+    If the block raises (``KeyboardInterrupt`` included), the temporary file is removed and whatever
+    was at ``path`` before is left untouched. The new file gets the permissions ``open`` would give.
     """
     path = Path(path)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -23,18 +33,24 @@ def atomic_write(path: Union[str, os.PathLike], mode: str = "wb") -> Iterator[IO
             yield file
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, _FILE_MODE)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
 
 
-def _fsync_directory(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def fsync_directory(directory: Union[str, os.PathLike]) -> None:
+    """Make a rename in ``directory`` durable, where the platform lets a directory be synced."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 from typing import Any, Optional, Union
@@ -32,6 +31,7 @@ import attrs
 import numpy as np
 
 from . import _checks
+from ._atomic import atomic_write
 from .optim import SGD, SGDState
 from .params import BatchNormState, Params, check_params, check_state, param_shapes
 from .spec import MLPSpec
@@ -176,22 +176,9 @@ def _rng_to_json(rng: Any) -> tuple:
 
 
 def _write_atomically(path: str, header: bytes, arrays: dict) -> None:
-    """Write the npz to a temporary file beside ``path``, fsync it, then rename it onto ``path``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            _write_npz(file, {HEADER: np.frombuffer(header, dtype=np.uint8), **arrays})
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:  # Ctrl-C included: never leave the temporary file behind
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_directory(directory)
+    """Write the npz beside ``path`` and rename it into place (see ``fnmlp._atomic``)."""
+    with atomic_write(path) as file:
+        _write_npz(file, {HEADER: np.frombuffer(header, dtype=np.uint8), **arrays})
 
 
 def _write_npz(file: Any, arrays: dict) -> None:
@@ -200,20 +187,6 @@ def _write_npz(file: Any, arrays: dict) -> None:
         for name, array in arrays.items():
             with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename durable where the platform lets a directory be opened and synced."""
-    try:
-        descriptor = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 # --- Loading --------------------------------------------------------------------------------------

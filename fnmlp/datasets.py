@@ -10,11 +10,9 @@ every pixel of the train split.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Union
 
@@ -22,6 +20,7 @@ import attrs
 import numpy as np
 
 from . import _checks
+from ._atomic import atomic_write
 from .idx import check_sha256, decompress, parse_idx, read_checksums, read_uncompressed
 from .losses import class_indices
 from .tree import readonly
@@ -327,21 +326,5 @@ def _fetch_verified(url: str, sha256: str, timeout: float) -> bytes:
 
 
 def _write_atomically(path: Path, payload: bytes) -> None:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(payload)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    if os.name == "posix":
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+    with atomic_write(path) as file:
+        file.write(payload)

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _checks
 from .activations import ACTIVATIONS
-from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
+from .batchnorm import batchnorm_backward, batchnorm_forward
 from .losses import _per_example_grad, _softmax_cross_entropy, class_indices
 from .params import BatchNormState, Params, check_params, check_state
 from .spec import MLPSpec

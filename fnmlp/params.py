@@ -12,7 +12,7 @@ import attrs
 import numpy as np
 
 from . import _checks
-from .initializers import as_rng, weight_initializer, zeros_bias_init
+from .initializers import weight_initializer, zeros_bias_init
 from .spec import MLPSpec
 from .tree import readonly_tuple, tree_map
 

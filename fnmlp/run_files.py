@@ -19,7 +19,6 @@ import platform
 from pathlib import Path
 from typing import Any
 
-import attrs
 import numpy as np
 
 from . import __version__
