@@ -24,7 +24,7 @@ from .initializers import SCALES, as_rng
 from .optim import SGD
 from .params import init_params
 from .progress import Progress
-from .run_files import CHECKPOINT, read_history, write_run_outputs
+from .run_files import CHECKPOINT, read_history, write_metrics, write_run_outputs
 from .spec import MLPSpec
 from .training import EpochStats, TrainingDiverged, TrainState, fit_from, initial_state
 
@@ -196,7 +196,9 @@ def new_run(config: dict, directory: Path) -> tuple:
     params, bn_state = init_params(spec, rng, weight_init=config["init"], dtype=config["dtype"])
     start = initial_state(params, bn_state, optimizer, splits["train"].x.shape[0], rng)
     directory.mkdir(parents=True, exist_ok=True)
-    return Run(directory, config, spec, optimizer, start, ()), splits, dataset
+    run = Run(directory, config, spec, optimizer, start, ())
+    save_run_checkpoint(run, start, ())
+    return run, splits, dataset
 
 
 def resumed_run(directory: Path, epochs: Optional[int]) -> tuple:
@@ -215,15 +217,12 @@ def train_run(run: Run, splits: dict, progress: Progress) -> tuple:
 
     Ctrl-C and divergence end training with the last finished epoch's state, already on disk.
     """
-    from .checkpoint import save_train_state
-
     latest, history = run.start, list(run.history)
 
     def on_epoch(stats: EpochStats, state: TrainState) -> None:
         nonlocal latest
         history.append(stats)
-        save_train_state(run.directory / CHECKPOINT, run.spec, run.optimizer, state,
-                         {"config": run.config, "history": [attrs.asdict(s) for s in history]})
+        save_run_checkpoint(run, state, history)
         latest = state
         progress.epoch(stats)
 
@@ -241,6 +240,16 @@ def train_run(run: Run, splits: dict, progress: Progress) -> tuple:
             f"training diverged: the loss became {diverged.loss} at epoch {diverged.epoch}, batch "
             f"{diverged.batch}; kept the checkpoint of epoch {latest.epoch}. Try a smaller --lr or --init lecun.")
     return latest, history, "completed", ""
+
+
+def save_run_checkpoint(run: Run, state: TrainState, history: Sequence[EpochStats]) -> None:
+    """``checkpoint.npz``, ``state`` with the run's configuration and the history up to it, and
+    ``metrics.csv`` with that history."""
+    from .checkpoint import save_train_state
+
+    save_train_state(run.directory / CHECKPOINT, run.spec, run.optimizer, state,
+                     {"config": run.config, "history": [attrs.asdict(stats) for stats in history]})
+    write_metrics(run.directory / "metrics.csv", history)
 
 
 def _timestamped_directory() -> Path:
