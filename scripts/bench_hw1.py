@@ -4,7 +4,10 @@ Both train the handout's network (784-64-64-32-10, sigmoid, no BatchNorm) for on
 float64 data (55,000 training rows, batch 100, 5,000 validation rows); prints the median seconds of
 each over ``--repeats`` runs and their ratio (adapter / core).
 
-    python3 scripts/bench_hw1.py [--rows 55000] [--repeats 3] [--num-bn-layers 0]
+    PYTHONPATH=. python3 scripts/bench_hw1.py [--rows 55000] [--repeats 3] [--num-bn-layers 0]
+
+(``PYTHONPATH=.`` from the repository root, unless fnmlp is installed). Timings on a shared machine
+swing with its load, multi-threaded BLAS most; ``OMP_NUM_THREADS=1`` steadies them.
 """
 
 import argparse
