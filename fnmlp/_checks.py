@@ -64,9 +64,10 @@ def instance(name: str, value: Any, cls: type) -> Any:
     return value
 
 
-def float_array(name: str, value: Any, *, ndim: int, width: int | None = None,
+def float_array(name: str, value: Any, *, ndim: int | None, width: int | None = None,
                 finite: bool = True) -> np.ndarray:
-    """``value`` as an ndarray of float32 or float64 with ``ndim`` dims and at least one row.
+    """``value`` as an ndarray of float32 or float64 with ``ndim`` dims and at least one row
+    (``ndim=None``: any shape, empty included).
 
     float32 and float64 pass through without a copy; other real dtypes become float64.
     """
@@ -79,10 +80,11 @@ def float_array(name: str, value: Any, *, ndim: int, width: int | None = None,
         if value.dtype.kind not in "biuf":
             fail(TypeError, name, "an array of real numbers", f"dtype {value.dtype}")
         value = value.astype(np.float64)
-    if value.ndim != ndim:
-        fail(ValueError, name, f"a {ndim}-D array", f"shape {value.shape}")
-    if value.shape[0] == 0:
-        fail(ValueError, name, "at least one row", f"shape {value.shape}")
+    if ndim is not None:
+        if value.ndim != ndim:
+            fail(ValueError, name, f"a {ndim}-D array", f"shape {value.shape}")
+        if value.shape[0] == 0:
+            fail(ValueError, name, "at least one row", f"shape {value.shape}")
     if width is not None and value.shape[-1] != width:
         fail(ValueError, name, f"{width} columns", f"shape {value.shape}")
     if finite and not np.isfinite(value).all():

@@ -16,13 +16,16 @@ import numpy as np
 class BatchNormCache:
     """What ``batchnorm_backward`` needs: ``normalized`` ``(batch, width)``, ``inv_std`` ``(width,)``;
     and, for inspection, the ``mean`` and ``var`` ``(width,)`` that normalised (the batch's own in
-    training mode, the running ones in eval mode)."""
+    training mode, the running ones in eval mode), the input ``z`` and the output ``out``
+    ``(batch, width)``."""
 
     train: bool
     normalized: np.ndarray
     inv_std: np.ndarray
     mean: np.ndarray
     var: np.ndarray
+    z: np.ndarray
+    out: np.ndarray
 
 
 def batchnorm_forward(z: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
@@ -49,7 +52,7 @@ def batchnorm_forward(z: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
     normalized *= inv_std
     out = normalized * gamma.astype(dtype, copy=False)
     out += beta.astype(dtype, copy=False)
-    return out, BatchNormCache(train, normalized, inv_std, mean, var), new_mean, new_var
+    return out, BatchNormCache(train, normalized, inv_std, mean, var, z, out), new_mean, new_var
 
 
 def batchnorm_backward(cache: BatchNormCache, gamma: np.ndarray, dout: np.ndarray):

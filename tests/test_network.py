@@ -253,3 +253,19 @@ def test_backward_rejects_a_foreign_cache_and_mismatched_dlogits():
         fnmlp.backward(spec, params, cache, logits[:2])
     with pytest.raises(ValueError, match="^dlogits: expected 5 columns"):
         fnmlp.backward(spec, params, cache, logits[:, :2])
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_batchnorm_cache_keeps_what_it_normalised(train):
+    spec = handout_spec(num_bn=2, activation="identity")
+    params, state, x, _ = random_problem(spec, 9, seed=8)
+    _, cache, _ = fnmlp.forward(spec, params, state, x, train=train)
+    _, pre, _, _ = reference_forward(spec, params, state, x, train)
+    z = x @ params.W[0] + params.b[0]
+    mean, var = (z.mean(axis=0), z.var(axis=0)) if train else (state.running_mean[0], state.running_var[0])
+    bn = cache.batchnorm[0]
+    np.testing.assert_allclose(bn.z, z, rtol=1e-12)
+    np.testing.assert_allclose(bn.mean, mean, rtol=1e-12)
+    np.testing.assert_allclose(bn.var, var, rtol=1e-12)
+    np.testing.assert_allclose(bn.normalized, (z - mean) / np.sqrt(var + spec.bn_eps), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(bn.out, pre[0], rtol=1e-12, atol=1e-12)

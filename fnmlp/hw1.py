@@ -1,0 +1,499 @@
+"""The 11-785 HW1 Part 1 handout's (Spring 2019) stateful classes, as thin adapters over the pure core.
+
+Code written against the handout runs unchanged::
+
+    import fnmlp.hw1 as hw1
+    np.random.seed(11785)
+    mlp = hw1.MLP(784, 10, [64, 32], [hw1.Sigmoid(), hw1.Sigmoid(), hw1.Identity()],
+                  hw1.random_normal_weight_init, hw1.zeros_bias_init, hw1.SoftmaxCrossEntropy(),
+                  lr=0.008, momentum=0.856, num_bn_layers=1)
+    mlp.zero_grads(); mlp.forward(x); mlp.backward(one_hot_y); mlp.step()
+
+No math lives here: the activations call ``fnmlp.activations``, the criterion ``fnmlp.losses``,
+``BatchNorm`` ``fnmlp.batchnorm``, and ``MLP`` runs ``fnmlp.network``'s forward and backward and
+``fnmlp.optim``'s SGD update, then exposes the results under the handout's names:
+
+- The public attributes are the model. ``W``, ``b``, each BatchNorm layer's ``gamma``, ``beta``,
+  running statistics, ``alpha`` and ``eps`` (one value for all layers), ``activations``, ``lr``,
+  ``momentum`` and ``train_mode`` are read, and checked, at every call, so ``mlp.W = [...]``,
+  ``mlp.W[0] = w`` and writing into ``mlp.W[0]`` all take effect.
+- Every array handed out is a writable ``ndarray`` that no later call writes into: calls rebind the
+  attributes to new arrays, so an array kept from an earlier call keeps its values.
+- ``dW`` and ``db`` are gradients of the mean loss over the batch; BatchNorm's ``dgamma`` and
+  ``dbeta`` are sums over the batch (gradients of the summed loss); ``step`` applies
+  ``v = momentum * v - lr * g; p = p + v`` to every parameter with its gradient as exposed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import attrs
+import numpy as np
+
+from . import _checks
+from .activations import ACTIVATIONS
+from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
+from .losses import _per_example_grad, _softmax_cross_entropy, class_indices
+from .network import ForwardCache, _backward, _forward
+from .optim import SGD
+from .params import BatchNormState, Params, init_params, param_shapes
+from .spec import MLPSpec
+from .training import _evaluate, run_epochs
+from .tree import readonly
+
+__all__ = ["Activation", "Identity", "Sigmoid", "Tanh", "ReLU", "Criterion", "SoftmaxCrossEntropy", "BatchNorm",
+           "MLP", "random_normal_weight_init", "zeros_bias_init", "get_training_stats"]
+
+
+class Activation:
+    """An elementwise activation. ``forward(x)`` (or calling the object) returns ``f(x)``, with ``x``'s
+    shape and dtype, and keeps it in ``state``; ``derivative()`` is ``f'(x)``, computed from ``state``."""
+
+    name = None  #: the ``fnmlp.activations.ACTIVATIONS`` entry a subclass adapts
+
+    def __init__(self) -> None:
+        self.state = None
+
+    def __call__(self, x: Any) -> np.ndarray:
+        return self.forward(x)
+
+    def forward(self, x: Any) -> np.ndarray:
+        self.state = self._core().apply(_checks.float_array("x", x, ndim=None))
+        return self.state
+
+    def derivative(self) -> np.ndarray:
+        core = self._core()
+        if self.state is None:
+            _checks.fail(ValueError, f"{type(self).__name__}.state", "the output of a forward call", None)
+        return core.derivative(self.state)
+
+    def _core(self):
+        if self.name is None:
+            raise NotImplementedError("Activation is abstract: use Identity, Sigmoid, Tanh or ReLU")
+        return ACTIVATIONS[self.name]
+
+
+class Identity(Activation):
+    """``f(x) = x``; ``derivative()`` is the scalar ``1.0``, as in the handout."""
+
+    name = "identity"
+
+    def derivative(self) -> float:
+        return 1.0
+
+
+class Sigmoid(Activation):
+    """``f(x) = 1 / (1 + exp(-x))``; ``derivative()`` is ``s * (1 - s)``."""
+
+    name = "sigmoid"
+
+
+class Tanh(Activation):
+    """``f(x) = tanh(x)``; ``derivative()`` is ``1 - t**2``."""
+
+    name = "tanh"
+
+
+class ReLU(Activation):
+    """``f(x) = max(x, 0)``; ``derivative()`` is 1.0 where the output is positive, 0.0 elsewhere."""
+
+    name = "relu"
+
+
+class Criterion:
+    """A loss of ``logits`` against ``labels``: ``forward(x, y)`` (or calling the object) returns the
+    per-example ``loss`` and keeps all three."""
+
+    def __init__(self) -> None:
+        self.logits = None
+        self.labels = None
+        self.loss = None
+
+    def __call__(self, x: Any, y: Any) -> np.ndarray:
+        return self.forward(x, y)
+
+    def forward(self, x: Any, y: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def derivative(self) -> np.ndarray:
+        raise NotImplementedError
+
+
+class SoftmaxCrossEntropy(Criterion):
+    """Softmax cross-entropy of logits ``x`` ``(batch, classes)`` against one-hot ``y``.
+
+    ``forward`` returns the per-example losses ``(batch,)`` (via LogSumExp) and keeps the softmax in
+    ``sm``; ``derivative()`` is ``sm - y`` ``(batch, classes)``, each example's gradient, not divided
+    by the batch.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sm = None
+        self._cache = None
+
+    def forward(self, x: Any, y: Any) -> np.ndarray:
+        x = _checks.float_array("x", x, ndim=2)
+        y, indices = _one_hot("y", y, x.shape)
+        return self._forward(x, y, indices)
+
+    def derivative(self) -> np.ndarray:
+        if self._cache is None:
+            _checks.fail(ValueError, "SoftmaxCrossEntropy.sm", "the softmax of a forward call", None)
+        return _per_example_grad(self._cache)
+
+    def _forward(self, x: np.ndarray, y: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        losses, cache = _softmax_cross_entropy(x, indices)
+        self.logits, self.labels, self.loss, self.sm, self._cache = x, y, losses, cache.probs, cache
+        return losses
+
+
+class BatchNorm:
+    """Batch normalisation of ``fan_in`` features; ``alpha`` weighs the old running statistics.
+
+    ``forward(x, eval=False)`` (or calling the object) normalises ``x`` ``(batch, fan_in)``: in
+    training mode with the batch's mean and biased variance, moving
+    ``running = alpha * running + (1 - alpha) * batch_stat``; with ``eval``, with the running
+    statistics, left unchanged. Either way ``out = gamma * norm + beta``. It keeps ``x``, ``norm``
+    and ``out`` ``(batch, fan_in)``, and the ``mean`` and ``var`` it normalised with ``(1, fan_in)``.
+    ``backward(delta)`` returns the gradient for ``x`` and sets ``dgamma = sum(delta * norm)`` and
+    ``dbeta = sum(delta)`` over the batch, ``(fan_in,)``. ``gamma``, ``beta``, ``running_mean`` and
+    ``running_var`` are ``(1, fan_in)``; ``eps = 1e-8``.
+    """
+
+    def __init__(self, fan_in: int, alpha: float = 0.9) -> None:
+        fan_in = _checks.integer("fan_in", fan_in, minimum=1)
+        self.alpha = _checks.real("alpha", alpha, minimum=0.0, maximum=1.0)
+        self.eps = 1e-8
+        self.x = self.norm = self.out = None
+        self.mean, self.var = np.zeros((1, fan_in)), np.ones((1, fan_in))
+        self.gamma, self.beta = np.ones((1, fan_in)), np.zeros((1, fan_in))
+        self.dgamma, self.dbeta = np.zeros(fan_in), np.zeros(fan_in)
+        self.running_mean, self.running_var = np.zeros((1, fan_in)), np.ones((1, fan_in))
+        self._fan_in = fan_in
+        self._cache = None
+
+    def __call__(self, x: Any, eval: bool = False) -> np.ndarray:
+        return self.forward(x, eval)
+
+    def forward(self, x: Any, eval: bool = False) -> np.ndarray:
+        train = not _checks.boolean("eval", eval)
+        x = _checks.float_array("x", x, ndim=2, width=self._fan_in)
+        gamma, beta, running_mean, running_var, alpha, eps = self._checked("BatchNorm", self._fan_in)
+        out, cache, new_mean, new_var = batchnorm_forward(x, readonly(gamma), readonly(beta), readonly(running_mean),
+                                                          readonly(running_var), train=train, alpha=alpha, eps=eps)
+        self._remember(cache, new_mean, new_var)
+        return out
+
+    def backward(self, delta: Any) -> np.ndarray:
+        if self._cache is None:
+            _checks.fail(ValueError, "BatchNorm.norm", "the output of a forward call", None)
+        shape = self._cache.normalized.shape
+        delta = _checks.float_array("delta", delta, ndim=2)
+        if delta.shape != shape:
+            _checks.fail(ValueError, "delta", f"shape {shape}, the last forward's", f"shape {delta.shape}")
+        gamma = self._checked("BatchNorm", self._fan_in)[0]
+        dx, self.dgamma, self.dbeta = batchnorm_backward(self._cache, readonly(gamma),
+                                                         delta.astype(self._cache.normalized.dtype, copy=False))
+        return dx
+
+    def _checked(self, name: str, width: int) -> tuple:
+        """``(gamma, beta, running_mean, running_var)`` as ``(width,)`` views, then ``(alpha, eps)``."""
+        vectors = tuple(_vector(f"{name}.{field}", getattr(self, field), width)
+                        for field in ("gamma", "beta", "running_mean", "running_var"))
+        alpha = _checks.real(f"{name}.alpha", self.alpha, minimum=0.0, maximum=1.0)
+        return (*vectors, alpha, _checks.real(f"{name}.eps", self.eps, above=0.0))
+
+    def _remember(self, cache: BatchNormCache, running_mean: np.ndarray, running_var: np.ndarray) -> None:
+        self._cache = cache
+        self.x, self.norm, self.out = cache.z, cache.normalized, cache.out
+        self.mean, self.var = _row(cache.mean), _row(cache.var)
+        if cache.train:
+            self.running_mean, self.running_var = _row(running_mean), _row(running_var)
+
+
+def random_normal_weight_init(d0: int, d1: int) -> np.ndarray:
+    """``np.random.randn(d0, d1)``: standard normal weights from NumPy's global generator."""
+    return np.random.randn(d0, d1)
+
+
+def zeros_bias_init(d: int) -> np.ndarray:
+    """Zero biases of shape ``(1, d)``."""
+    return np.zeros((1, d))
+
+
+@attrs.frozen(eq=False)
+class _Pass:
+    """What ``MLP.backward`` needs from the last forward: the records it ran on, its cache, the
+    BatchNorm objects it filled."""
+
+    spec: MLPSpec
+    params: Params
+    cache: ForwardCache
+    bn_layers: tuple
+
+
+class MLP:
+    """The handout's multi-layer perceptron.
+
+    ``len(hiddens) + 1`` affine layers map ``input_size`` features through ``hiddens`` to
+    ``output_size`` logits; layer ``i`` computes ``z = a @ W[i] + b[i]``, then, for
+    ``i < num_bn_layers``, ``z = bn_layers[i](z, eval=not train_mode)``, then ``activations[i](z)``
+    (one ``Identity``, ``Sigmoid``, ``Tanh`` or ``ReLU`` object per layer). ``criterion`` must be a
+    ``SoftmaxCrossEntropy``. Construction calls ``weight_init_fn(fan_in, fan_out)`` for each layer in
+    order, then ``bias_init_fn(fan_out)`` for each layer (``b[i]`` keeps the shape it returns,
+    ``(1, fan_out)`` or ``(fan_out,)``), and draws nothing else from any random generator.
+    ``forward(x)`` returns the logits ``(batch, output_size)``; ``backward(one_hot_labels)`` sets
+    ``dW[i]`` (``W[i]``'s shape) and ``db[i]`` ``(fan_out,)`` to the mean loss's gradients and each
+    BatchNorm layer's ``dgamma``, ``dbeta``; ``step()`` moves every parameter by SGD with momentum.
+    """
+
+    def __init__(self, input_size: int, output_size: int, hiddens: Sequence[int], activations: Sequence[Activation],
+                 weight_init_fn: Callable[[int, int], Any], bias_init_fn: Callable[[int], Any],
+                 criterion: SoftmaxCrossEntropy, lr: float, momentum: float = 0.0, num_bn_layers: int = 0) -> None:
+        input_size = _checks.integer("input_size", input_size, minimum=1)
+        output_size = _checks.integer("output_size", output_size, minimum=1)
+        if isinstance(hiddens, (str, bytes)) or not isinstance(hiddens, (Sequence, np.ndarray)):
+            _checks.fail(TypeError, "hiddens", "a sequence of layer widths", _checks.describe(hiddens))
+        hiddens = [_checks.integer(f"hiddens[{i}]", n, minimum=1) for i, n in enumerate(hiddens)]
+        nlayers = len(hiddens) + 1
+        names = _activation_names(activations, nlayers)
+        for name, fn in (("weight_init_fn", weight_init_fn), ("bias_init_fn", bias_init_fn)):
+            if not callable(fn):
+                _checks.fail(TypeError, name, "a callable", _checks.describe(fn))
+        _checks.instance("criterion", criterion, SoftmaxCrossEntropy)
+        optimizer = SGD(lr, momentum)
+        num_bn_layers = _checks.integer("num_bn_layers", num_bn_layers, minimum=0, maximum=nlayers)
+        spec = MLPSpec((input_size, *hiddens, output_size), names, num_bn_layers)
+
+        bias_shapes = []
+
+        def weight_init(m: int, n: int) -> Any:
+            return _shaped(f"weight_init_fn({m}, {n})", weight_init_fn(m, n), [(m, n)])
+
+        def bias_init(n: int) -> Any:
+            bias = _shaped(f"bias_init_fn({n})", bias_init_fn(n), [(1, n), (n,)])
+            bias_shapes.append(np.shape(bias))
+            return bias
+
+        params, _ = init_params(spec, weight_init=weight_init, bias_init=bias_init)
+
+        self.input_size, self.output_size = input_size, output_size
+        self.nlayers, self.num_bn_layers, self.bn = nlayers, num_bn_layers, num_bn_layers > 0
+        self.activations, self.criterion = activations, criterion
+        self.lr, self.momentum = optimizer.lr, optimizer.momentum
+        self.train_mode = True
+        self.W = [np.array(w) for w in params.W]
+        self.b = [np.array(b).reshape(shape) for b, shape in zip(params.b, bias_shapes)]
+        self.bn_layers = [BatchNorm(n, spec.bn_alpha) for n in spec.bn_widths] if num_bn_layers else None
+        self._spec, self._optimizer, self._opt_state = spec, optimizer, optimizer.init(params)
+        self._last = None
+        self.zero_grads()
+
+    def __call__(self, x: Any) -> np.ndarray:
+        return self.forward(x)
+
+    def train(self) -> None:
+        self.train_mode = True
+
+    def eval(self) -> None:
+        self.train_mode = False
+
+    def forward(self, x: Any) -> np.ndarray:
+        """The logits ``(batch, output_size)`` for ``x`` ``(batch, input_size)``, in ``x``'s dtype.
+
+        Fills each activation's ``state`` and each BatchNorm layer's attributes, as the handout's
+        layer-by-layer forward would; in training mode BatchNorm's running statistics move.
+        """
+        spec, params, state, bn_layers = self._records()
+        train = _checks.boolean("train_mode", self.train_mode)
+        x = _checks.float_array("x", x, ndim=2, width=spec.layer_sizes[0])
+        logits, cache, new_state = _forward(spec, params, state, x, train)
+        self._spec, self._last = spec, _Pass(spec, params, cache, bn_layers)
+        for activation, output in zip(self.activations, cache.outputs[1:]):
+            activation.state = output
+        for i, layer in enumerate(bn_layers):
+            layer._remember(cache.batchnorm[i], new_state.running_mean[i], new_state.running_var[i])
+        return logits
+
+    def backward(self, labels: Any) -> None:
+        """Back-propagate the criterion's loss of the last forward's logits against one-hot
+        ``labels`` ``(batch, output_size)``; sets ``dW``, ``db`` and BatchNorm's ``dgamma``, ``dbeta``."""
+        if self._last is None:
+            _checks.fail(ValueError, "MLP.backward", "a forward(x) call before it", "none")
+        criterion = _checks.instance("criterion", self.criterion, SoftmaxCrossEntropy)
+        spec, params, cache = self._last.spec, self._last.params, self._last.cache
+        logits = cache.outputs[-1]
+        labels, indices = _one_hot("labels", labels, logits.shape)
+        criterion._forward(logits, labels, indices)
+        batch = logits.shape[0]
+        dlogits = criterion.derivative()
+        dlogits /= batch
+        grads = _backward(spec, params, cache, dlogits, input_grad=False)
+        self.dW = [_owned(g) for g in grads.W]
+        self.db = [_owned(g) for g in grads.b]
+        for layer, dgamma, dbeta in zip(self._last.bn_layers, grads.gamma, grads.beta):
+            layer.dgamma, layer.dbeta = dgamma * batch, dbeta * batch
+
+    def step(self) -> None:
+        """One SGD-with-momentum update of ``W``, ``b`` and BatchNorm's ``gamma``, ``beta``, using the
+        gradients as exposed, with ``lr`` and ``momentum`` as they are now."""
+        spec, params, _, bn_layers = self._records()
+        n = spec.layer_sizes
+        grads = Params(
+            W=[_array(f"dW[{i}]", g, [w.shape]) for i, (g, w) in enumerate(zip(_listed("dW", self.dW, spec.num_layers),
+                                                                                params.W))],
+            b=[_vector(f"db[{i}]", g, n[i + 1]) for i, g in enumerate(_listed("db", self.db, spec.num_layers))],
+            gamma=[_vector(f"bn_layers[{i}].dgamma", layer.dgamma, n[i + 1]) for i, layer in enumerate(bn_layers)],
+            beta=[_vector(f"bn_layers[{i}].dbeta", layer.dbeta, n[i + 1]) for i, layer in enumerate(bn_layers)])
+        optimizer = self._optimizer
+        if (self.lr, self.momentum) != (optimizer.lr, optimizer.momentum):
+            optimizer = SGD(self.lr, self.momentum)
+        new, self._opt_state = optimizer._update(grads, self._opt_state, params)
+        self._optimizer = optimizer
+        self.W = [_owned(w) for w in new.W]
+        self.b = [_owned(v).reshape(old.shape) for v, old in zip(new.b, self.b)]
+        for layer, gamma, beta in zip(bn_layers, new.gamma, new.beta):
+            layer.gamma, layer.beta = _row(gamma), _row(beta)
+
+    def zero_grads(self) -> None:
+        """Set ``dW``, ``db`` and BatchNorm's ``dgamma``, ``dbeta`` to float64 zeros of their shapes."""
+        bn_layers = self._bn_layers(self._spec)
+        shapes = param_shapes(self._spec)
+        self.dW = [np.zeros(shape) for shape in shapes["W"]]
+        self.db = [np.zeros(shape) for shape in shapes["b"]]
+        for layer, shape in zip(bn_layers, shapes["gamma"]):
+            layer.dgamma, layer.dbeta = np.zeros(shape), np.zeros(shape)
+
+    def _records(self) -> tuple:
+        """``(spec, params, bn_state, bn_layers)``: the core's records for the attributes as they are
+        now, checked, and the BatchNorm objects (a tuple, empty without BatchNorm)."""
+        spec = self._spec
+        n, L = spec.layer_sizes, spec.num_layers
+        names = _activation_names(self.activations, L)
+        W = [_array(f"W[{i}]", w, [(n[i], n[i + 1])]) for i, w in enumerate(_listed("W", self.W, L))]
+        b = [_vector(f"b[{i}]", v, n[i + 1]) for i, v in enumerate(_listed("b", self.b, L))]
+        bn_layers = self._bn_layers(spec)
+        checked = [layer._checked(f"bn_layers[{i}]", n[i + 1]) for i, layer in enumerate(bn_layers)]
+        settings = sorted({c[4:] for c in checked})
+        if len(settings) > 1:
+            _checks.fail(ValueError, "bn_layers", "the same alpha and eps in every layer", f"(alpha, eps) {settings}")
+        alpha, eps = settings[0] if settings else (spec.bn_alpha, spec.bn_eps)
+        if (names, alpha, eps) != (spec.activations, spec.bn_alpha, spec.bn_eps):
+            spec = attrs.evolve(spec, activations=names, bn_alpha=alpha, bn_eps=eps)
+        columns = list(zip(*checked)) or [()] * 4
+        return spec, Params(W, b, columns[0], columns[1]), BatchNormState(columns[2], columns[3]), bn_layers
+
+    def _bn_layers(self, spec: MLPSpec) -> tuple:
+        if spec.num_bn_layers == 0 and self.bn_layers is None:
+            return ()
+        layers = tuple(_listed("bn_layers", self.bn_layers, spec.num_bn_layers, "BatchNorm layer"))
+        for i, layer in enumerate(layers):
+            _checks.instance(f"bn_layers[{i}]", layer, BatchNorm)
+        return layers
+
+
+def get_training_stats(mlp: MLP, dset: Any, nepochs: int, batch_size: int) -> tuple:
+    """Train ``mlp`` for ``nepochs`` epochs of mini-batches; returns four arrays ``(nepochs,)``: mean
+    training loss, training error (a fraction, counted on each batch as it was trained), validation
+    loss and validation error after each epoch.
+
+    ``dset`` is ``(train, val, test)``, each ``(x, one_hot_labels)``; the test set is checked but, as
+    in the handout's results, not used. Each epoch shuffles one index array in place with
+    ``np.random.shuffle`` and, for each batch, calls ``zero_grads``, ``forward``, ``backward`` and
+    ``step`` in training mode; validation runs in eval mode, which the MLP is left in. A NaN or
+    infinite batch loss raises ``fnmlp.TrainingDiverged``.
+    """
+    _checks.instance("mlp", mlp, MLP)
+    if not isinstance(dset, (tuple, list)) or len(dset) != 3:
+        _checks.fail(TypeError, "dset", "a (train, val, test) triple", _checks.describe(dset))
+    (x, labels, _), (val_x, _, val_indices), _ = (_dataset(name, mlp._spec, data)
+                                                  for name, data in zip(("train", "val", "test"), dset))
+    nepochs = _checks.integer("nepochs", nepochs, minimum=0)
+    batch_size = _checks.integer("batch_size", batch_size, minimum=1, maximum=x.shape[0])
+
+    def step(mlp: MLP, xb: np.ndarray, yb: np.ndarray) -> tuple:
+        mlp.train()
+        mlp.zero_grads()
+        logits = mlp.forward(xb)
+        mlp.backward(yb)
+        mlp.step()
+        wrong = int((logits.argmax(axis=1) != yb.argmax(axis=1)).sum())
+        return mlp, float(mlp.criterion.loss.sum()), wrong
+
+    def validate(mlp: MLP) -> tuple:
+        mlp.eval()
+        spec, params, state, _ = mlp._records()
+        return _evaluate(spec, params, state, val_x, val_indices)
+
+    _, history = run_epochs(step, validate, mlp, x, labels, order=np.arange(x.shape[0]), shuffle=np.random.shuffle,
+                            first_epoch=1, last_epoch=nepochs, batch_size=batch_size)
+    return tuple(np.array([getattr(stats, field) for stats in history], dtype=np.float64)
+                 for field in ("train_loss", "train_error", "val_loss", "val_error"))
+
+
+def _owned(array: np.ndarray) -> np.ndarray:
+    """``array`` as one its receiver may keep and write into: the read-only views that records hold
+    are copied; the fresh arrays the core computes on each call are handed over as they are."""
+    return array if array.flags.writeable else np.array(array)
+
+
+def _row(array: np.ndarray) -> np.ndarray:
+    return _owned(array).reshape(1, -1)
+
+
+def _array(name: str, value: Any, shapes: Sequence[tuple]) -> np.ndarray:
+    """``value`` itself, if it is a float32 or float64 ndarray of one of ``shapes``."""
+    if not isinstance(value, np.ndarray) or value.dtype not in _checks.FLOAT_DTYPES:
+        _checks.fail(TypeError, name, "a float32 or float64 ndarray", _checks.describe(value))
+    if value.shape not in shapes:
+        _checks.fail(ValueError, name, " or ".join(f"shape {shape}" for shape in shapes), f"shape {value.shape}")
+    return value
+
+
+def _vector(name: str, value: Any, width: int) -> np.ndarray:
+    """A ``(1, width)`` or ``(width,)`` float array as a ``(width,)`` view."""
+    return _array(name, value, [(1, width), (width,)]).reshape(width)
+
+
+def _shaped(name: str, value: Any, shapes: Sequence[tuple]) -> Any:
+    if np.shape(value) not in shapes:
+        _checks.fail(ValueError, name, "an array of " + " or ".join(f"shape {shape}" for shape in shapes),
+                     f"shape {np.shape(value)}")
+    return value
+
+
+def _listed(name: str, value: Any, length: int, each: str = "layer") -> Sequence:
+    expected = f"a list of {length} (one per {each})"
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        _checks.fail(TypeError, name, expected, _checks.describe(value))
+    if len(value) != length:
+        _checks.fail(ValueError, name, expected, f"{len(value)} items")
+    return value
+
+
+def _activation_names(activations: Any, length: int) -> tuple:
+    names = []
+    for i, activation in enumerate(_listed("activations", activations, length)):
+        if not isinstance(activation, Activation) or activation.name not in ACTIVATIONS:
+            _checks.fail(TypeError, f"activations[{i}]", "an Identity, Sigmoid, Tanh or ReLU object",
+                         _checks.describe(activation))
+        names.append(activation.name)
+    return tuple(names)
+
+
+def _one_hot(name: str, labels: Any, shape: tuple) -> tuple:
+    """``(labels, class_indices)`` for one-hot ``labels`` of ``shape`` ``(batch, classes)``."""
+    labels = np.asarray(labels)
+    if labels.shape != shape:
+        _checks.fail(ValueError, name, f"one-hot rows of shape {shape}", f"shape {labels.shape}")
+    return labels, class_indices(labels, shape[1], name)
+
+
+def _dataset(name: str, spec: MLPSpec, data: Any) -> tuple:
+    """``(x, one_hot_labels, class_indices)`` from an ``(x, one_hot_labels)`` pair, checked."""
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        _checks.fail(TypeError, name, "an (x, one-hot labels) pair", _checks.describe(data))
+    x = _checks.float_array(f"{name} x", data[0], ndim=2, width=spec.layer_sizes[0])
+    return (x, *_one_hot(f"{name} labels", data[1], (x.shape[0], spec.layer_sizes[-1])))
