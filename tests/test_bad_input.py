@@ -502,6 +502,31 @@ def test_the_functional_api_refuses_bad_input_and_changes_nothing(row, tmp_path)
     assert_fails_cleanly(row, pure_world(tmp_path), tmp_path)
 
 
+def test_borderline_input_that_is_accepted(tmp_path):
+    """What is not refused, and what it means: NumPy integers and 1-D integer arrays as sizes;
+    boolean, integer and float16 x, computed as float64; labels as a list, or one-hot of bools;
+    no labels at all for one_hot; epochs equal to a resumed start's (nothing to train)."""
+    w = pure_world(tmp_path)
+    spec = fnmlp.MLPSpec((np.int64(4), np.int32(5), np.uint8(3)), ("relu", "identity"), num_bn_layers=np.int16(1))
+    assert spec == w.spec and all(type(n) is int for n in spec.layer_sizes) and type(spec.num_bn_layers) is int
+    assert fnmlp.MLPSpec(np.array([4, 5, 3]), np.array(["relu", "identity"]), num_bn_layers=1) == w.spec
+    assert fnmlp.MLPSpec.from_hidden_sizes(4, np.array([5]), 3, activation="relu", num_bn_layers=1) == w.spec
+    as_float64 = fnmlp.predict(w.spec, w.params, w.state, np.round(w.x).astype(np.float64))
+    for x in (np.round(w.x).astype(np.int8), np.round(w.x).astype(np.float16)):
+        logits = fnmlp.predict(w.spec, w.params, w.state, x)
+        assert logits.dtype == np.float64
+        np.testing.assert_array_equal(logits, as_float64)
+    bits = w.x > 0
+    np.testing.assert_array_equal(fnmlp.predict(w.spec, w.params, w.state, bits),
+                                  fnmlp.predict(w.spec, w.params, w.state, bits.astype(np.float64)))
+    loss = fnmlp.loss_and_grads(w.spec, w.params, w.state, w.x, w.y)[0]
+    assert fnmlp.loss_and_grads(w.spec, w.params, w.state, w.x, list(w.y))[0] == loss
+    assert fnmlp.loss_and_grads(w.spec, w.params, w.state, w.x, np.eye(3, dtype=bool)[w.y])[0] == loss
+    assert fnmlp.one_hot(np.array([], dtype=int), 3).shape == (0, 3)
+    result = fnmlp.fit_from(w.spec, w.opt, w.start, (w.x, w.y), epochs=w.start.epoch, batch_size=6)
+    assert result.history == () and result.final is w.start
+
+
 # --- Data sets ------------------------------------------------------------------------------------
 
 DATA = [
