@@ -241,18 +241,6 @@ def fit_from(spec: MLPSpec, optimizer: SGD, start: TrainState, train: Any, valid
     return FitResult(latest, history, test_loss, test_error)
 
 
-def _check_start(spec: MLPSpec, start: TrainState, num_train: int) -> None:
-    """Raise unless ``fit_from`` can continue ``start`` on ``num_train`` training rows."""
-    _checks.integer("start.epoch", start.epoch, minimum=0)
-    check_params(spec, start.params, "start.params", finite=True)
-    check_state(spec, start.bn_state, "start.bn_state", finite=True)
-    _checks.instance("start.opt_state", start.opt_state, SGDState)
-    check_params(spec, start.opt_state.velocity, "start.opt_state.velocity", finite=True)
-    _checks.permutation("start.order", start.order, num_train)
-    if not isinstance(start.rng, (np.random.Generator, np.random.RandomState)):
-        _checks.fail(TypeError, "start.rng", "a NumPy Generator or RandomState", type(start.rng).__name__)
-
-
 def _check_data(name: str, spec: MLPSpec, data: Any, dtype: Any = None) -> tuple:
     """``(x, class_indices)`` from a pair or a record with ``x`` and ``y``, checked against ``spec``."""
     if attrs.has(type(data)) and hasattr(data, "x") and hasattr(data, "y"):
@@ -275,3 +263,15 @@ def _check_xy(x_name: str, labels_name: str, spec: MLPSpec, x: Any, labels: Any,
     if labels.shape[0] != x.shape[0]:
         _checks.fail(ValueError, labels_name, f"{x.shape[0]} rows, as many as {x_name}", labels.shape[0])
     return x, labels
+
+
+def _check_start(spec: MLPSpec, start: TrainState, num_train: int) -> None:
+    """Raise unless ``fit_from`` can continue ``start`` on ``num_train`` training rows."""
+    _checks.integer("start.epoch", start.epoch, minimum=0)
+    check_params(spec, start.params, "start.params", finite=True)
+    check_state(spec, start.bn_state, "start.bn_state", finite=True)
+    _checks.instance("start.opt_state", start.opt_state, SGDState)
+    check_params(spec, start.opt_state.velocity, "start.opt_state.velocity", finite=True)
+    _checks.permutation("start.order", start.order, num_train)
+    if not isinstance(start.rng, (np.random.Generator, np.random.RandomState)):
+        _checks.fail(TypeError, "start.rng", "a NumPy Generator or RandomState", type(start.rng).__name__)
