@@ -7,6 +7,7 @@ message of the form ``"<argument>: expected <what>, got <what came>"``.
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Any
 
 import numpy as np
@@ -19,9 +20,12 @@ def fail(exc: type, name: str, expected: str, got: Any) -> None:
 
 
 def describe(value: Any) -> str:
+    """A one-line description of ``value`` of at most 80 characters."""
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
-    text = repr(value)
+    if isinstance(value, (tuple, list)) and any(isinstance(item, np.ndarray) for item in value):
+        return f"a {type(value).__name__} of {len(value)} ({', '.join(type(item).__name__ for item in value)})"
+    text = " ".join(repr(value).split())
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -64,12 +68,56 @@ def instance(name: str, value: Any, cls: type) -> Any:
     return value
 
 
+def path(name: str, value: Any, expected: str = "a file path") -> str:
+    """``value``, a ``str`` or ``os.PathLike``, as a ``str``."""
+    if not isinstance(value, (str, os.PathLike)):
+        fail(TypeError, name, expected, describe(value))
+    return os.fspath(value)
+
+
+def optional_callable(name: str, value: Any) -> Any:
+    if value is not None and not callable(value):
+        fail(TypeError, name, "a callable or None", describe(value))
+    return value
+
+
+def float_dtype(name: str, value: Any) -> np.dtype:
+    """``value`` as ``np.dtype(float32)`` or ``np.dtype(float64)``, the dtypes fnmlp computes in."""
+    try:
+        dtype = None if value is None else np.dtype(value)
+    except (TypeError, ValueError):
+        dtype = None
+    if dtype is None or dtype not in FLOAT_DTYPES:  # (None == np.dtype(np.float64) holds in NumPy)
+        fail(TypeError, name, "float32 or float64", describe(value))
+    return dtype
+
+
+def permutation(name: str, value: Any, length: int | None = None) -> np.ndarray:
+    """``value`` itself if it is a 1-D integer ndarray holding each of ``0..n-1`` once
+    (``n = length`` when given)."""
+    if not isinstance(value, np.ndarray) or value.ndim != 1 or value.dtype.kind not in "iu":
+        fail(TypeError, name, "a 1-D integer array", describe(value))
+    n = value.shape[0] if length is None else length
+    if value.shape[0] != n:
+        fail(ValueError, name, f"a permutation of the {n} rows 0..{n - 1}", f"shape {value.shape}")
+    if not np.array_equal(np.sort(value), np.arange(n)):
+        fail(ValueError, name, f"a permutation of 0..{n - 1}", "repeated or missing rows")
+    return value
+
+
+def all_finite(name: str, value: np.ndarray) -> np.ndarray:
+    if not np.isfinite(value).all():
+        fail(ValueError, name, "finite values", "NaN or infinity")
+    return value
+
+
 def float_array(name: str, value: Any, *, ndim: int | None, width: int | None = None,
                 finite: bool = True) -> np.ndarray:
     """``value`` as an ndarray of float32 or float64 with ``ndim`` dims and at least one row
     (``ndim=None``: any shape, empty included).
 
-    float32 and float64 pass through without a copy; other real dtypes become float64.
+    float32 and float64 pass through without a copy; boolean, integer and float16 arrays become
+    float64; complex, object, string and other arrays are refused.
     """
     if not isinstance(value, np.ndarray):
         try:
@@ -87,6 +135,4 @@ def float_array(name: str, value: Any, *, ndim: int | None, width: int | None = 
             fail(ValueError, name, "at least one row", f"shape {value.shape}")
     if width is not None and value.shape[-1] != width:
         fail(ValueError, name, f"{width} columns", f"shape {value.shape}")
-    if finite and not np.isfinite(value).all():
-        fail(ValueError, name, "finite values", "NaN or infinity")
-    return value
+    return all_finite(name, value) if finite else value

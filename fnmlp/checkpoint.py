@@ -67,7 +67,7 @@ def save_checkpoint(path: PathLike, spec: MLPSpec, params: Params, state: BatchN
     Arrays keep their dtypes. Raises ``TypeError``/``ValueError`` before writing anything when an
     argument is wrong.
     """
-    path = _path(path)
+    path = _save_path(path)
     _check_arrays(spec, params, state, opt_state, "", "state")
     header = _header(spec, meta, opt_state is not None)
     _write_atomically(path, header, _arrays(params, state, opt_state))
@@ -81,14 +81,14 @@ def save_train_state(path: PathLike, spec: MLPSpec, optimizer: SGD, train_state:
     optimizer states, epoch, row ``order`` and shuffling generator (a NumPy ``RandomState`` or
     ``Generator``, stored as its bit generator's state). Call it from ``fit``'s ``on_epoch``.
     """
-    path = _path(path)
+    path = _save_path(path)
     _checks.instance("spec", spec, MLPSpec)
     _checks.instance("optimizer", optimizer, SGD)
     _checks.instance("train_state", train_state, TrainState)
     _checks.instance("train_state.opt_state", train_state.opt_state, SGDState)
     _check_arrays(spec, train_state.params, train_state.bn_state, train_state.opt_state, "train_state.", "bn_state")
     epoch = _checks.integer("train_state.epoch", train_state.epoch, minimum=0)
-    _check_order("train_state.order", train_state.order)
+    _checks.permutation("train_state.order", train_state.order)
     rng_json, rng_arrays = _rng_to_json(train_state.rng)
     train = {"optimizer": {"type": type(optimizer).__name__, **attrs.asdict(optimizer)}, "epoch": epoch,
              "rng": rng_json}
@@ -100,9 +100,19 @@ def save_train_state(path: PathLike, spec: MLPSpec, optimizer: SGD, train_state:
 
 
 def _path(path: Any) -> str:
-    if not isinstance(path, (str, os.PathLike)):
-        _checks.fail(TypeError, "path", "a file path", _checks.describe(path))
-    return os.fspath(path)
+    path = _checks.path("path", path)
+    if os.path.isdir(path):
+        _checks.fail(IsADirectoryError, "path", "a checkpoint file", f"the directory {path!r}")
+    return path
+
+
+def _save_path(path: Any) -> str:
+    """``_path``, naming a file in an existing directory (the new file is written beside it first)."""
+    path = _path(path)
+    if not os.path.isdir(os.path.dirname(path) or "."):
+        _checks.fail(FileNotFoundError, "path", "a file in an existing directory",
+                     f"{path!r}, whose directory does not exist")
+    return path
 
 
 def _check_arrays(spec: MLPSpec, params: Any, state: Any, opt_state: Any, prefix: str, state_name: str) -> None:
@@ -112,13 +122,6 @@ def _check_arrays(spec: MLPSpec, params: Any, state: Any, opt_state: Any, prefix
     if opt_state is not None:
         _checks.instance(f"{prefix}opt_state", opt_state, SGDState)
         check_params(spec, opt_state.velocity, f"{prefix}opt_state.velocity")
-
-
-def _check_order(name: str, order: Any) -> None:
-    if not isinstance(order, np.ndarray) or order.ndim != 1 or order.dtype.kind not in "iu":
-        _checks.fail(TypeError, name, "a 1-D integer array", _checks.describe(order))
-    if not np.array_equal(np.sort(order), np.arange(order.shape[0])):
-        _checks.fail(ValueError, name, f"a permutation of 0..{order.shape[0] - 1}", "repeated or missing rows")
 
 
 def _header(spec: MLPSpec, meta: Any, has_opt_state: bool, train: Optional[dict] = None) -> bytes:
@@ -257,7 +260,7 @@ def _train(train: dict, opt_state: Optional[SGDState], arrays: dict) -> tuple:
         raise ValueError(f"optimizer: expected one of {sorted(_OPTIMIZERS)}, got {kind!r}")
     epoch = _checks.integer("epoch", train["epoch"], minimum=0)
     order = _take(arrays, "order")
-    _check_order("order", order)
+    _checks.permutation("order", order)
     return _OPTIMIZERS[kind](**fields), epoch, order, _rng_from_json(train["rng"], arrays)
 
 

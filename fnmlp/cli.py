@@ -10,16 +10,18 @@ from __future__ import annotations
 import argparse
 import datetime
 import math
+import os
 import sys
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import NoReturn, Optional, Sequence
 
 import attrs
 import numpy as np
 
 from . import __version__
 from .activations import ACTIVATIONS
+from .datasets import DATASET_NAMES
 from .initializers import SCALES, as_rng
 from .optim import SGD
 from .params import init_params
@@ -40,8 +42,29 @@ class UsageError(Exception):
     """A bad option or input: reported in one line, exit status 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that raises ``UsageError`` where argparse would print its usage and exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message.removeprefix("argument "))
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fnmlp", description="Train multi-layer perceptrons with fnmlp.")
+    parser = _Parser(prog="fnmlp", description="Train multi-layer perceptrons with fnmlp.")
     parser.add_argument("--version", action="version", version=f"fnmlp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train = commands.add_parser(
@@ -58,25 +81,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     net = train.add_argument_group("network")
     option(net, "--hidden", "hidden layer sizes; --hidden with no sizes is a linear classifier",
-           type=int, nargs="*", metavar="N")
+           type=_integer, nargs="*", metavar="N")
     option(net, "--activation", f"activation names among {', '.join(ACTIVATIONS)}: one for every hidden layer, "
            "one per hidden layer (the output layer stays identity), or one per layer including the output",
            nargs="+", metavar="NAME")
     option(net, "--bn", "BatchNorm between the affine map and the activation of the first K layers",
-           type=int, metavar="K")
+           type=_integer, metavar="K")
     option(net, "--init", "weight initialiser: normal = N(0, 1) (the handout's), lecun = N(0, 1/fan_in), "
            "xavier = N(0, 2/(fan_in+fan_out)), he = N(0, 2/fan_in); biases start at 0", choices=sorted(SCALES))
     opt = train.add_argument_group("training")
-    option(opt, "--lr", "learning rate", type=float)
-    option(opt, "--momentum", "momentum, in [0, 1)", type=float)
-    option(opt, "--epochs", "epochs to train; with --resume, the total to reach", type=int)
-    option(opt, "--batch-size", "rows per mini-batch", type=int)
-    option(opt, "--seed", "seeds initialisation and shuffling, as np.random.seed does in the handout", type=int)
+    option(opt, "--lr", "learning rate", type=_number)
+    option(opt, "--momentum", "momentum, in [0, 1)", type=_number)
+    option(opt, "--epochs", "epochs to train; with --resume, the total to reach", type=_integer)
+    option(opt, "--batch-size", "rows per mini-batch", type=_integer)
+    option(opt, "--seed", "seeds initialisation and shuffling, as np.random.seed does in the handout", type=_integer)
     option(opt, "--dtype", "floating-point type of data, parameters and arithmetic", choices=["float64", "float32"])
     files = train.add_argument_group("data and output")
     option(files, "--dataset", "mnist (bundled), fashion-mnist (Debian package dataset-fashion-mnist), or a "
            "directory of MNIST-format IDX files", metavar="mnist|fashion-mnist|DIR")
-    option(files, "--limit", "use only the first N rows of each split, for quick trials", type=int, metavar="N")
+    option(files, "--limit", "use only the first N rows of each split, for quick trials", type=_integer, metavar="N")
     option(files, "--out", "output directory; the default is runs/<timestamp>", metavar="DIR")
     files.add_argument("--resume", default=None, metavar="DIR",
                        help="continue the run in DIR from its last checkpoint, with its own options")
@@ -87,16 +110,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (0, 2 usage, 3 diverged, 130 interrupted)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        return train(args)
+        return train(build_parser().parse_args(argv))
     except (UsageError, ValueError, TypeError, FileNotFoundError) as error:
-        print(f"fnmlp: error: {error}", file=sys.stderr)
+        _report(error)
         return EXIT_USAGE
-    except OSError as error:
-        print(f"fnmlp: error: {error}", file=sys.stderr)
+    except (OSError, MemoryError) as error:
+        _report(error)
         return 1
+
+
+def _report(error: BaseException) -> None:
+    """``fnmlp: error: <message>`` on one line of stderr."""
+    message = " ".join(str(error).split()) or type(error).__name__
+    print(f"fnmlp: error: {message}", file=sys.stderr)
 
 
 @attrs.frozen
@@ -163,6 +190,9 @@ def checked_config(config: dict) -> dict:
         raise UsageError(f"--lr: expected a finite number >= 0, got {config['lr']}")
     if not 0 <= config["momentum"] < 1:
         raise UsageError(f"--momentum: expected a number in [0, 1), got {config['momentum']}")
+    if config["dataset"].lower() not in DATASET_NAMES and not os.path.isdir(config["dataset"]):
+        raise UsageError(f"--dataset: expected {', '.join(DATASET_NAMES)} or a directory of IDX files, "
+                         f"got {config['dataset']!r}, which is neither")
     config = {**config, "activation": names, "hidden": list(hidden)}
     config.pop("progress")
     config.pop("out")
@@ -185,6 +215,12 @@ def load_splits(config: dict) -> tuple:
 
 
 def new_run(config: dict, directory: Path) -> tuple:
+    for path in (directory, *directory.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise UsageError(f"--out: expected a directory, got {directory}"
+                                 + ("" if path == directory else f", inside the file {path}"))
+            break
     if (directory / CHECKPOINT).exists():
         raise UsageError(f"--out: {directory} already holds a run; continue it with --resume {directory} "
                          "or choose another directory")
@@ -204,10 +240,21 @@ def new_run(config: dict, directory: Path) -> tuple:
 def resumed_run(directory: Path, epochs: Optional[int]) -> tuple:
     from .checkpoint import load_train_state
 
-    spec, optimizer, start, meta = load_train_state(directory / CHECKPOINT)
-    config = dict(meta["config"])
-    if epochs is not None:
-        config = checked_config({**config, "epochs": epochs, "progress": None, "out": None})
+    path = directory / CHECKPOINT
+    if not path.is_file():
+        raise UsageError(f"--resume: expected a run directory holding {CHECKPOINT}, got {directory}"
+                         + ("" if directory.is_dir() else ", which does not exist"))
+    spec, optimizer, start, meta = load_train_state(path)
+    config = meta.get("config")
+    stored = set(DEFAULTS) - {"progress", "out"}
+    if not isinstance(config, dict) or not stored <= set(config):
+        raise UsageError(f"--resume: expected a run written by fnmlp train, got {path}, a checkpoint without "
+                         "the options of its run")
+    config = checked_config({**config, "epochs": config["epochs"] if epochs is None else epochs,
+                             "progress": None, "out": None})
+    if config["epochs"] < start.epoch:
+        raise UsageError(f"--epochs: expected at least {start.epoch}, the epochs the run has done, "
+                         f"got {config['epochs']}")
     dataset, splits = load_splits(config)
     return Run(directory, config, spec, optimizer, start, read_history(meta)), splits, dataset
 

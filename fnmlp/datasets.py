@@ -101,20 +101,8 @@ def _read(path: Path, sha256: str | None) -> np.ndarray:
     return array
 
 
-def _float_dtype(dtype: Any) -> np.dtype:
-    try:
-        resolved = None if dtype is None else np.dtype(dtype)
-    except (TypeError, ValueError):
-        resolved = None
-    if resolved is None or resolved not in _checks.FLOAT_DTYPES:
-        _checks.fail(TypeError, "dtype", "float32 or float64", _checks.describe(dtype))
-    return resolved
-
-
 def _directory(directory: Any) -> Path:
-    if not isinstance(directory, (str, os.PathLike)):
-        _checks.fail(TypeError, "directory", "a path", _checks.describe(directory))
-    path = Path(directory)
+    path = Path(_checks.path("directory", directory, "a directory path"))
     if not path.is_dir():
         _checks.fail(FileNotFoundError, "directory", "an existing directory", repr(os.fspath(path)))
     return path
@@ -187,7 +175,7 @@ def load_idx_dataset(directory: PathLike, *, name: str | None = None, dtype: Any
     """
     directory = _directory(directory)
     name = directory.resolve().name if name is None else _checks.instance("name", name, str)
-    dtype = _float_dtype(dtype)
+    dtype = _checks.float_dtype("dtype", dtype)
     standardize = _checks.boolean("standardize", standardize)
     validation_size = _checks.integer("validation_size", validation_size, minimum=0)
     num_classes = _checks.integer("num_classes", num_classes, minimum=1, maximum=256)
@@ -290,12 +278,10 @@ def download_mnist(dest: PathLike, base_url: str = DEFAULT_URL, *, timeout: floa
     """
     base_url = _checks.instance("base_url", base_url, str).rstrip("/")
     timeout = _checks.real("timeout", timeout, above=0)
-    if not isinstance(dest, (str, os.PathLike)):
-        _checks.fail(TypeError, "dest", "a path", _checks.describe(dest))
+    dest = Path(_checks.path("dest", dest, "a directory path"))
     sums = read_checksums(MNIST_CHECKSUMS)
     payloads = {stem: _fetch_verified(f"{base_url}/{stem}.gz", sums[stem], timeout)
                 for stem in _SMALLEST_FIRST}
-    dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     for stem in IDX_FILES:
         _write_atomically(dest / f"{stem}.gz", payloads[stem])

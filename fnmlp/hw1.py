@@ -16,7 +16,9 @@ No math lives here: the activations call ``fnmlp.activations``, the criterion ``
 - The public attributes are the model. ``W``, ``b``, each BatchNorm layer's ``gamma``, ``beta``,
   running statistics, ``alpha`` and ``eps`` (one value for all layers), ``activations``, ``lr``,
   ``momentum`` and ``train_mode`` are read, and checked, at every call, so ``mlp.W = [...]``,
-  ``mlp.W[0] = w`` and writing into ``mlp.W[0]`` all take effect.
+  ``mlp.W[0] = w`` and writing into ``mlp.W[0]`` all take effect. A bad one raises before the call
+  changes anything. Arrays are checked for type, shape and dtype but not for NaN: parameters that
+  training made non-finite are what ``get_training_stats`` reports as ``TrainingDiverged``.
 - Every array handed out is a writable ``ndarray`` that no later call writes into: calls rebind the
   attributes to new arrays, so an array kept from an earlier call keeps its values.
 - ``dW`` and ``db`` are gradients of the mean loss over the batch; BatchNorm's ``dgamma`` and
@@ -287,7 +289,7 @@ class MLP:
         self.W = [np.array(w) for w in params.W]
         self.b = [np.array(b).reshape(shape) for b, shape in zip(params.b, bias_shapes)]
         self.bn_layers = [BatchNorm(n, spec.bn_alpha) for n in spec.bn_widths] if num_bn_layers else None
-        self._spec, self._optimizer, self._opt_state = spec, optimizer, optimizer.init(params)
+        self._spec, self._opt_state = spec, optimizer.init(params)
         self._last = None
         self.zero_grads()
 
@@ -347,11 +349,7 @@ class MLP:
             b=[_vector(f"db[{i}]", g, n[i + 1]) for i, g in enumerate(_listed("db", self.db, spec.num_layers))],
             gamma=[_vector(f"bn_layers[{i}].dgamma", layer.dgamma, n[i + 1]) for i, layer in enumerate(bn_layers)],
             beta=[_vector(f"bn_layers[{i}].dbeta", layer.dbeta, n[i + 1]) for i, layer in enumerate(bn_layers)])
-        optimizer = self._optimizer
-        if (self.lr, self.momentum) != (optimizer.lr, optimizer.momentum):
-            optimizer = SGD(self.lr, self.momentum)
-        new, self._opt_state = optimizer._update(grads, self._opt_state, params)
-        self._optimizer = optimizer
+        new, self._opt_state = SGD(self.lr, self.momentum)._update(grads, self._opt_state, params)
         self.W = [_owned(w) for w in new.W]
         self.b = [_owned(v).reshape(old.shape) for v, old in zip(new.b, self.b)]
         for layer, gamma, beta in zip(bn_layers, new.gamma, new.beta):
@@ -412,6 +410,10 @@ def get_training_stats(mlp: MLP, dset: Any, nepochs: int, batch_size: int) -> tu
                                                   for name, data in zip(("train", "val", "test"), dset))
     nepochs = _checks.integer("nepochs", nepochs, minimum=0)
     batch_size = _checks.integer("batch_size", batch_size, minimum=1, maximum=x.shape[0])
+    # What forward, backward and step read, checked before the first batch changes any of it:
+    mlp._records()
+    _checks.instance("criterion", mlp.criterion, SoftmaxCrossEntropy)
+    SGD(mlp.lr, mlp.momentum)
 
     def step(mlp: MLP, xb: np.ndarray, yb: np.ndarray) -> tuple:
         mlp.train()
@@ -457,11 +459,13 @@ def _vector(name: str, value: Any, width: int) -> np.ndarray:
     return _array(name, value, [(1, width), (width,)]).reshape(width)
 
 
-def _shaped(name: str, value: Any, shapes: Sequence[tuple]) -> Any:
-    if np.shape(value) not in shapes:
+def _shaped(name: str, value: Any, shapes: Sequence[tuple]) -> np.ndarray:
+    """``value`` as a finite float array of one of ``shapes``."""
+    array = _checks.float_array(name, value, ndim=None)
+    if array.shape not in shapes:
         _checks.fail(ValueError, name, "an array of " + " or ".join(f"shape {shape}" for shape in shapes),
-                     f"shape {np.shape(value)}")
-    return value
+                     f"shape {array.shape}")
+    return array
 
 
 def _listed(name: str, value: Any, length: int, each: str = "layer") -> Sequence:

@@ -103,7 +103,7 @@ def read_idx(path: PathLike, *, sha256: str | None = None) -> np.ndarray:
     SHA-256 of the uncompressed content must equal it, else ``ValueError`` naming the file and
     both hashes. Any malformed or corrupt file raises ``ValueError`` naming the file.
     """
-    source = os.fspath(path)
+    source = _checks.path("path", path)
     data = read_uncompressed(source)
     array = parse_idx(data, source)
     if sha256 is not None:

@@ -32,7 +32,10 @@ def class_indices(labels: Any, num_classes: int, name: str = "labels") -> np.nda
         return labels.argmax(axis=1)
     if labels.ndim == 1:
         if labels.dtype.kind not in "iu":
-            _checks.fail(TypeError, name, "integer class indices or one-hot rows", f"dtype {labels.dtype}")
+            got = f"dtype {labels.dtype}"
+            if labels.dtype.kind == "f" and np.isfinite(labels).all() and (labels == np.round(labels)).all():
+                got += " (whole numbers: pass labels.astype(int))"
+            _checks.fail(TypeError, name, "integer class indices or one-hot rows", got)
         if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
             _checks.fail(ValueError, name, f"class indices in 0..{num_classes - 1}",
                          f"values in {labels.min()}..{labels.max()}")
@@ -41,9 +44,16 @@ def class_indices(labels: Any, num_classes: int, name: str = "labels") -> np.nda
 
 
 def one_hot(labels: Any, num_classes: int = 10, dtype: Any = np.float64) -> np.ndarray:
-    """Integer labels ``(n,)`` as one-hot rows ``(n, num_classes)``."""
+    """Integer labels ``(n,)`` as one-hot rows ``(n, num_classes)`` of ``dtype`` (any numeric dtype)."""
+    num_classes = _checks.integer("num_classes", num_classes, minimum=1)
+    try:
+        resolved = np.dtype(dtype)
+    except (TypeError, ValueError):
+        resolved = None
+    if resolved is None or resolved.kind not in "biuf":
+        _checks.fail(TypeError, "dtype", "a numeric dtype such as float64", _checks.describe(dtype))
     indices = class_indices(labels, num_classes)
-    out = np.zeros((indices.shape[0], num_classes), dtype=dtype)
+    out = np.zeros((indices.shape[0], num_classes), dtype=resolved)
     out[np.arange(indices.shape[0]), indices] = 1
     return out
 

@@ -2,7 +2,11 @@
 
 Each function takes the spec, the records and the data, and returns new values; none writes into
 its arguments. Computation happens in the input's dtype (float32 in, float32 out): parameters of
-another float dtype are cast for the call, never silently upcasting the data.
+another float dtype are cast for the call, never silently upcasting the data. Boolean, integer and
+float16 inputs are computed in float64; complex, object and string arrays are refused.
+
+The public functions check their arguments first: shapes against the spec, and finite values in
+the parameters, the BatchNorm state and the data (a NaN there would only come back as NaN logits).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import numpy as np
 
 from . import _checks
 from .activations import ACTIVATIONS
-from .batchnorm import batchnorm_backward, batchnorm_forward
+from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
 from .losses import _per_example_grad, _softmax_cross_entropy, class_indices
 from .params import BatchNormState, Params, check_params, check_state
 from .spec import MLPSpec
@@ -65,11 +69,8 @@ def backward_with_input_grad(spec: MLPSpec, params: Params, cache: ForwardCache,
     """Like ``backward``, also returning the gradient with respect to the input ``x``:
     ``(grads, dx)``, ``dx`` of shape ``(batch, n[0])``."""
     _checks.instance("spec", spec, MLPSpec)
-    check_params(spec, params)
-    _checks.instance("cache", cache, ForwardCache)
-    if len(cache.outputs) != spec.num_layers + 1 or cache.outputs[0].shape[1] != spec.layer_sizes[0]:
-        _checks.fail(ValueError, "cache", "the cache of a forward pass of this spec",
-                     "a cache of a different network")
+    check_params(spec, params, finite=True)
+    _check_cache(spec, cache)
     logits = cache.outputs[-1]
     dlogits = _checks.float_array("dlogits", dlogits, ndim=2, width=logits.shape[1])
     if dlogits.shape != logits.shape:
@@ -92,9 +93,30 @@ def loss_and_grads(spec: MLPSpec, params: Params, state: BatchNormState, x: Any,
 
 def _check_network_call(spec: Any, params: Any, state: Any, x: Any) -> np.ndarray:
     _checks.instance("spec", spec, MLPSpec)
-    check_params(spec, params)
-    check_state(spec, state)
+    check_params(spec, params, finite=True)
+    check_state(spec, state, finite=True)
     return _checks.float_array("x", x, ndim=2, width=spec.layer_sizes[0])
+
+
+def _check_cache(spec: MLPSpec, cache: Any) -> None:
+    """Raise unless ``cache`` holds the arrays a forward pass of ``spec`` leaves."""
+    _checks.instance("cache", cache, ForwardCache)
+    outputs, batchnorm = cache.outputs, cache.batchnorm
+    if not (isinstance(outputs, tuple) and isinstance(batchnorm, tuple)):
+        _checks.fail(TypeError, "cache", "a ForwardCache holding tuples",
+                     f"outputs {type(outputs).__name__}, batchnorm {type(batchnorm).__name__}")
+    fits = (len(outputs) == spec.num_layers + 1 and len(batchnorm) == spec.num_bn_layers
+            and isinstance(cache.train, bool)
+            and all(isinstance(a, np.ndarray) and a.ndim == 2 and a.shape[1] == n and a.dtype in _checks.FLOAT_DTYPES
+                    for a, n in zip(outputs, spec.layer_sizes))
+            and len({a.shape[0] for a in outputs}) == 1
+            and all(isinstance(bn, BatchNormCache) and np.shape(bn.normalized) == outputs[i + 1].shape
+                    for i, bn in enumerate(batchnorm)))
+    if not fits:
+        shapes = [getattr(a, "shape", type(a).__name__) for a in outputs]
+        _checks.fail(ValueError, "cache", f"the cache of a forward pass of this spec, {spec.layer_sizes} with "
+                     f"{spec.num_bn_layers} BatchNorm layers",
+                     f"outputs of shapes {shapes} and {len(batchnorm)} BatchNorm caches")
 
 
 def _check_labels(spec: MLPSpec, labels: Any, batch: int) -> np.ndarray:

@@ -39,12 +39,20 @@ class SGD:
         return SGDState(velocity=tree_map(np.zeros_like, params))
 
     def update(self, grads: Params, opt_state: SGDState, params: Params) -> tuple[Params, SGDState]:
-        """One step: ``(new_params, new_opt_state)``; arguments are left as they were."""
+        """One step: ``(new_params, new_opt_state)``; arguments are left as they were.
+
+        Every array must be float32 or float64 and shaped like ``params``. A NaN or infinite
+        gradient raises ``ValueError`` rather than spreading into the parameters; the check is one
+        read of the gradients, which the update reads anyway (``fit`` skips it and watches the loss).
+        """
         _checks.instance("grads", grads, Params)
         _checks.instance("opt_state", opt_state, SGDState)
         _checks.instance("params", params, Params)
+        _checks.instance("opt_state.velocity", opt_state.velocity, Params)
         for name, tree in (("grads", grads), ("opt_state.velocity", opt_state.velocity)):
             _check_same_shapes(name, tree, params)
+        for name, tree in (("params", params), ("grads", grads), ("opt_state.velocity", opt_state.velocity)):
+            _check_leaves(name, tree, finite=name == "grads")
         return self._update(grads, opt_state, params)
 
     def _update(self, grads: Params, opt_state: SGDState, params: Params) -> tuple[Params, SGDState]:
@@ -69,3 +77,13 @@ def _check_same_shapes(name: str, tree: Params, params: Params) -> None:
     shapes, wanted_shapes = [a.shape for a in leaves], [a.shape for a in wanted]
     if shapes != wanted_shapes:
         _checks.fail(ValueError, name, f"arrays shaped like params {wanted_shapes}", shapes)
+
+
+def _check_leaves(name: str, tree: Params, finite: bool) -> None:
+    """Raise unless every array of ``tree`` is float32 or float64 and, with ``finite``, free of NaN and infinity."""
+    for field in attrs.fields(Params):
+        for i, leaf in enumerate(getattr(tree, field.name)):
+            if leaf.dtype not in _checks.FLOAT_DTYPES:
+                _checks.fail(TypeError, f"{name}.{field.name}[{i}]", "dtype float32 or float64", leaf.dtype)
+            if finite:
+                _checks.all_finite(f"{name}.{field.name}[{i}]", leaf)

@@ -51,10 +51,12 @@ def param_shapes(spec: MLPSpec) -> dict[str, tuple]:
             "running_mean": bn, "running_var": bn}
 
 
-def check_params(spec: MLPSpec, params: Any, name: str = "params", record: type = None) -> None:
+def check_params(spec: MLPSpec, params: Any, name: str = "params", record: type = None, *,
+                 finite: bool = False) -> None:
     """Raise unless ``params`` is a ``Params`` (or ``record``) whose arrays fit ``spec``.
 
-    Every array must be float32 or float64 with the shape ``param_shapes(spec)`` gives.
+    Every array must be float32 or float64 with the shape ``param_shapes(spec)`` gives and, with
+    ``finite``, hold no NaN or infinity (one pass over every array).
     """
     record = record or Params
     _checks.instance(name, params, record)
@@ -70,11 +72,13 @@ def check_params(spec: MLPSpec, params: Any, name: str = "params", record: type 
                 _checks.fail(ValueError, f"{name}.{field.name}[{i}]", f"shape {shape}", f"shape {array.shape}")
             if array.dtype not in _checks.FLOAT_DTYPES:
                 _checks.fail(TypeError, f"{name}.{field.name}[{i}]", "dtype float32 or float64", array.dtype)
+            if finite:
+                _checks.all_finite(f"{name}.{field.name}[{i}]", array)
 
 
-def check_state(spec: MLPSpec, state: Any, name: str = "state") -> None:
-    """Raise unless ``state`` is a ``BatchNormState`` whose arrays fit ``spec``."""
-    check_params(spec, state, name, BatchNormState)
+def check_state(spec: MLPSpec, state: Any, name: str = "state", *, finite: bool = False) -> None:
+    """Raise unless ``state`` is a ``BatchNormState`` whose arrays fit ``spec`` (see ``check_params``)."""
+    check_params(spec, state, name, BatchNormState, finite=finite)
 
 
 def init_params(spec: MLPSpec, rng: Any = None, *,
@@ -90,9 +94,7 @@ def init_params(spec: MLPSpec, rng: Any = None, *,
     ``beta = 0``, running mean 0 and running variance 1. Every array has ``dtype`` (float32 or float64).
     """
     _checks.instance("spec", spec, MLPSpec)
-    dtype = np.dtype(dtype)
-    if dtype not in _checks.FLOAT_DTYPES:
-        _checks.fail(TypeError, "dtype", "float32 or float64", dtype)
+    dtype = _checks.float_dtype("dtype", dtype)
     if weight_init is None or isinstance(weight_init, str):
         weight_init = weight_initializer(weight_init or "normal", rng)
     elif not callable(weight_init):
@@ -113,16 +115,16 @@ def init_params(spec: MLPSpec, rng: Any = None, *,
 
 
 def _initial(name: str, value: Any, shape: tuple, dtype: np.dtype) -> np.ndarray:
-    array = np.array(value, dtype=dtype)
+    array = _checks.float_array(name, value, ndim=None, finite=False)
     if array.size != int(np.prod(shape)) or array.ndim > len(shape) + 1:
-        _checks.fail(ValueError, name, f"an array of shape {shape}", _checks.describe(np.asarray(value)))
+        _checks.fail(ValueError, name, f"an array of shape {shape}", _checks.describe(array))
     if array.shape != shape:
         if array.shape not in ((1, *shape), (*shape, 1)):
             _checks.fail(ValueError, name, f"an array of shape {shape}", f"shape {array.shape}")
         array = array.reshape(shape)
-    if not np.isfinite(array).all():
-        _checks.fail(ValueError, name, "finite values", "NaN or infinity")
-    return array
+    with np.errstate(over="ignore"):  # a float64 value past float32's range becomes inf, refused below
+        array = np.array(array, dtype=dtype)
+    return _checks.all_finite(name, array)
 
 
 def astype(tree: Any, dtype: Any) -> Any:

@@ -2,32 +2,48 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import attrs
+import numpy as np
 
 from . import _checks
 from .activations import ACTIVATIONS
 
 
-def _layer_sizes(value: object) -> tuple:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        _checks.fail(TypeError, "layer_sizes", "a sequence of integers such as (784, 64, 10)",
-                     _checks.describe(value))
-    sizes = tuple(_checks.integer(f"layer_sizes[{i}]", n, minimum=1) for i, n in enumerate(value))
+def _is_sequence(value: Any) -> bool:
+    """A list, tuple, 1-D array or other sequence, but not a string."""
+    if isinstance(value, np.ndarray):
+        return value.ndim == 1
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
+def _sizes(name: str, value: Any) -> tuple:
+    if not _is_sequence(value):
+        _checks.fail(TypeError, name, "a sequence of positive integers", _checks.describe(value))
+    return tuple(_checks.integer(f"{name}[{i}]", n, minimum=1) for i, n in enumerate(value))
+
+
+def _layer_sizes(value: Any) -> tuple:
+    sizes = _sizes("layer_sizes", value)
     if len(sizes) < 2:
         _checks.fail(ValueError, "layer_sizes", "at least an input and an output size", sizes)
     return sizes
 
 
-def _activations(value: object) -> tuple:
-    if isinstance(value, str) or not isinstance(value, Sequence):
+def _activation_name(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        _checks.fail(TypeError, name, f"an activation name, one of {sorted(ACTIVATIONS)}", _checks.describe(value))
+    if value not in ACTIVATIONS:
+        _checks.fail(ValueError, name, f"one of {sorted(ACTIVATIONS)}", repr(value))
+    return str(value)
+
+
+def _activations(value: Any) -> tuple:
+    if not _is_sequence(value):
         _checks.fail(TypeError, "activations", "a sequence of activation names, one per layer",
                      _checks.describe(value))
-    for i, name in enumerate(value):
-        if name not in ACTIVATIONS:
-            _checks.fail(ValueError, f"activations[{i}]", f"one of {sorted(ACTIVATIONS)}", repr(name))
-    return tuple(value)
+    return tuple(_activation_name(f"activations[{i}]", name) for i, name in enumerate(value))
 
 
 @attrs.frozen
@@ -60,9 +76,11 @@ class MLPSpec:
                           activation: str = "sigmoid", output_activation: str = "identity",
                           num_bn_layers: int = 0, **kwargs) -> "MLPSpec":
         """The handout's way to describe a network: ``activation`` on every hidden layer."""
-        if isinstance(hidden_sizes, (str, bytes)) or not isinstance(hidden_sizes, Sequence):
-            _checks.fail(TypeError, "hidden_sizes", "a sequence of integers",
-                         _checks.describe(hidden_sizes))
+        input_size = _checks.integer("input_size", input_size, minimum=1)
+        hidden_sizes = _sizes("hidden_sizes", hidden_sizes)
+        output_size = _checks.integer("output_size", output_size, minimum=1)
+        activation = _activation_name("activation", activation)
+        output_activation = _activation_name("output_activation", output_activation)
         sizes = (input_size, *hidden_sizes, output_size)
         activations = (activation,) * len(hidden_sizes) + (output_activation,)
         return cls(sizes, activations, num_bn_layers=num_bn_layers, **kwargs)

@@ -138,9 +138,9 @@ def _epochs(step, evaluate, carry, x, labels, order, shuffle, first_epoch, last_
 def evaluate(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: Any, labels: Any) -> tuple:
     """Eval-mode mean softmax cross-entropy and classification error (a fraction) on ``x``."""
     _checks.instance("spec", spec, MLPSpec)
-    check_params(spec, params)
-    check_state(spec, bn_state, "bn_state")
-    x, labels = _check_data("data", spec, (x, labels))
+    check_params(spec, params, finite=True)
+    check_state(spec, bn_state, "bn_state", finite=True)
+    x, labels = _check_xy("x", "labels", spec, x, labels)
     return _evaluate(spec, params, bn_state, x, labels)
 
 
@@ -160,6 +160,7 @@ def initial_state(params: Params, bn_state: BatchNormState, optimizer: SGD, num_
                   rng: Any = None) -> TrainState:
     """The ``TrainState`` before the first epoch: zero velocity, rows in order ``0..num_train-1``."""
     _checks.instance("optimizer", optimizer, SGD)
+    num_train = _checks.integer("num_train", num_train, minimum=1)
     return TrainState(params, bn_state, optimizer.init(params), 0, np.arange(num_train), as_rng(rng))
 
 
@@ -174,6 +175,9 @@ def fit(spec: MLPSpec, params: Params, bn_state: BatchNormState, optimizer: SGD,
     handout seeds ``np.random`` reproduces ``fnmlp.hw1.get_training_stats``. ``on_batch`` and
     ``on_epoch(stats, train_state)`` observe progress (``on_epoch`` is where to checkpoint).
     """
+    _checks.instance("spec", spec, MLPSpec)
+    check_params(spec, params, finite=True)
+    check_state(spec, bn_state, "bn_state", finite=True)
     x = _check_data("train", spec, train)[0]
     start = initial_state(params, bn_state, optimizer, x.shape[0], rng)
     return fit_from(spec, optimizer, start, train, validation, test, epochs=epochs, batch_size=batch_size,
@@ -186,7 +190,9 @@ def fit_from(spec: MLPSpec, optimizer: SGD, start: TrainState, train: Any, valid
     """Continue training from ``start`` (e.g. a loaded checkpoint) until ``epochs`` epochs in total.
 
     Training ``k`` epochs and continuing to ``epochs`` gives bit for bit what training ``epochs``
-    epochs at once gives. ``start`` is left as it was.
+    epochs at once gives. ``start`` is left as it was. Every argument is checked before the first
+    batch: shapes against ``spec``, finite data and parameters, ``start.order`` a permutation of the
+    training rows, ``epochs`` at least ``start.epoch``.
     """
     _checks.instance("spec", spec, MLPSpec)
     _checks.instance("optimizer", optimizer, SGD)
@@ -194,13 +200,13 @@ def fit_from(spec: MLPSpec, optimizer: SGD, start: TrainState, train: Any, valid
     x, y = _check_data("train", spec, train)
     val = _check_data("validation", spec, validation, x.dtype) if validation is not None else None
     tst = _check_data("test", spec, test, x.dtype) if test is not None else None
-    epochs = _checks.integer("epochs", epochs, minimum=start.epoch)
+    epochs = _checks.integer("epochs", epochs, minimum=0)
     batch_size = _checks.integer("batch_size", batch_size, minimum=1, maximum=x.shape[0])
-    check_params(spec, start.params, "start.params")
-    check_state(spec, start.bn_state, "start.bn_state")
-    if start.order.shape != (x.shape[0],):
-        _checks.fail(ValueError, "start.order", f"a permutation of the {x.shape[0]} training rows",
-                     f"shape {start.order.shape}")
+    on_batch = _checks.optional_callable("on_batch", on_batch)
+    on_epoch = _checks.optional_callable("on_epoch", on_epoch)
+    _check_start(spec, start, x.shape[0])
+    if epochs < start.epoch:
+        _checks.fail(ValueError, "epochs", f"a total of at least {start.epoch}, the epochs start has done", epochs)
 
     dtype = x.dtype
     carry = tuple(astype(tree, dtype) for tree in (start.params, start.bn_state, start.opt_state))
@@ -243,10 +249,29 @@ def _check_data(name: str, spec: MLPSpec, data: Any, dtype: Any = None) -> tuple
         x, labels = data
     else:
         _checks.fail(TypeError, name, "an (x, labels) pair", _checks.describe(data))
-    x = _checks.float_array(f"{name} x", x, ndim=2, width=spec.layer_sizes[0])
+    return _check_xy(f"{name} x", f"{name} labels", spec, x, labels, dtype)
+
+
+def _check_xy(x_name: str, labels_name: str, spec: MLPSpec, x: Any, labels: Any, dtype: Any = None) -> tuple:
+    """``(x, class_indices)``, ``x`` finite in ``dtype`` (default: its own float dtype)."""
+    x = _checks.float_array(x_name, x, ndim=2, width=spec.layer_sizes[0], finite=False)
     if dtype is not None:
-        x = x.astype(dtype, copy=False)
-    labels = class_indices(labels, spec.layer_sizes[-1], f"{name} labels")
+        with np.errstate(over="ignore"):  # values past float32's range become inf, refused below
+            x = x.astype(dtype, copy=False)
+    _checks.all_finite(x_name, x)
+    labels = class_indices(labels, spec.layer_sizes[-1], labels_name)
     if labels.shape[0] != x.shape[0]:
-        _checks.fail(ValueError, f"{name} labels", f"{x.shape[0]} rows, as many as {name} x", labels.shape[0])
+        _checks.fail(ValueError, labels_name, f"{x.shape[0]} rows, as many as {x_name}", labels.shape[0])
     return x, labels
+
+
+def _check_start(spec: MLPSpec, start: TrainState, num_train: int) -> None:
+    """Raise unless ``fit_from`` can continue ``start`` on ``num_train`` training rows."""
+    _checks.integer("start.epoch", start.epoch, minimum=0)
+    check_params(spec, start.params, "start.params", finite=True)
+    check_state(spec, start.bn_state, "start.bn_state", finite=True)
+    _checks.instance("start.opt_state", start.opt_state, SGDState)
+    check_params(spec, start.opt_state.velocity, "start.opt_state.velocity", finite=True)
+    _checks.permutation("start.order", start.order, num_train)
+    if not isinstance(start.rng, (np.random.Generator, np.random.RandomState)):
+        _checks.fail(TypeError, "start.rng", "a NumPy Generator or RandomState", type(start.rng).__name__)
