@@ -70,7 +70,7 @@ def relu_derivative(out: np.ndarray) -> np.ndarray:
 
 
 def relu_backprop(delta: np.ndarray, out: np.ndarray) -> np.ndarray:
-    return np.where(out > 0, delta, 0.0)
+    return np.multiply(delta, out > 0)
 
 
 @attrs.frozen
