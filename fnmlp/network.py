@@ -13,6 +13,7 @@ import attrs
 import numpy as np
 
 from . import _checks
+from ._ops import column_sums
 from .activations import ACTIVATIONS
 from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
 from .losses import _per_example_grad, _softmax_cross_entropy, class_indices
@@ -138,7 +139,7 @@ def _backward(spec: MLPSpec, params: Params, cache: ForwardCache, dlogits: np.nd
         if i < spec.num_bn_layers:
             delta, dgamma[i], dbeta[i] = batchnorm_backward(cache.batchnorm[i], params.gamma[i], delta)
         dW[i] = cache.outputs[i].T @ delta
-        db[i] = delta.sum(axis=0)
+        db[i] = column_sums(delta)
         if i > 0 or input_grad:
             delta = delta @ params.W[i].astype(dtype, copy=False).T
     grads = Params(W=dW, b=db, gamma=dgamma, beta=dbeta)
