@@ -1,10 +1,11 @@
 """The training loop: what fit computes, resuming, divergence, and agreement with a manual loop."""
 
+import attrs
 import numpy as np
 import pytest
 
 import fnmlp
-from fnmlp.training import EpochStats, TrainingDiverged, evaluate, fit, fit_from
+from fnmlp.training import EpochStats, TrainingDiverged, _gather_into_buffers, evaluate, fit, fit_from
 
 
 def problem(n=600, features=12, classes=3, seed=0):
@@ -129,3 +130,46 @@ def test_fit_checks_its_arguments():
         with pytest.raises(error) as info:
             fit(spec, params, state, opt, **kwargs)
         assert str(info.value).startswith(message), str(info.value)
+
+
+def test_resuming_checks_the_row_order():
+    x, labels = problem(n=50)
+    spec = small_spec()
+    params, state = fnmlp.init_params(spec, 0)
+    opt = fnmlp.sgd(0.1)
+    start = fnmlp.initial_state(params, state, opt, 50, rng=0)
+    for order, got in ((np.arange(1, 51), "int64 values in 1..50"), (np.arange(-1, 49), "int64 values in -1..48"),
+                       (np.arange(50.0), "float64 values in 0.0..49.0")):
+        with pytest.raises(ValueError) as info:
+            fit_from(spec, opt, attrs.evolve(start, order=order), (x, labels), epochs=1, batch_size=10)
+        assert str(info.value) == f"start.order: expected a permutation of the 50 training rows, got {got}"
+
+
+def test_batches_are_gathered_into_reused_buffers_that_nothing_returned_holds(monkeypatch):
+    x, labels = problem(n=50)
+    gather = _gather_into_buffers(16, x, labels)
+    rows = np.array([49, 0, 7])
+    first = gather(x, rows)
+    np.testing.assert_array_equal(first, x[rows])
+    np.testing.assert_array_equal(gather(labels, rows), labels[rows])
+    again = gather(x, np.array([3, 4, 5]))
+    assert np.shares_memory(first, again)  # the same buffer, batch after batch
+    np.testing.assert_array_equal(again, x[3:6])
+
+    batches = []
+
+    def recording(batch_size, *arrays):
+        inner = _gather_into_buffers(batch_size, *arrays)
+        return lambda array, rows: batches.append(inner(array, rows)) or batches[-1]
+
+    monkeypatch.setattr(fnmlp.training, "_gather_into_buffers", recording)
+    spec = small_spec()
+    params, state = fnmlp.init_params(spec, 0)
+    seen = []
+    result = fit(spec, params, state, fnmlp.sgd(0.1, 0.9), (x, labels), (x, labels), epochs=2, batch_size=16,
+                 rng=0, on_epoch=lambda stats, ts: seen.append(ts))
+    assert len(batches) == 2 * 2 * 4  # x and labels, 4 batches, 2 epochs
+    returned = [a for ts in (result.final, *seen) for a in fnmlp.tree_leaves(ts) if isinstance(a, np.ndarray)]
+    assert len(returned) == 3 * (8 + 2 + 8 + 1)  # params, BatchNorm state, velocity, order
+    assert not any(np.shares_memory(a, batch) for a in returned for batch in batches)
+    assert not any(a.flags.writeable for a in returned)
