@@ -50,15 +50,24 @@ def one_hot(labels: Any, num_classes: int = 10, dtype: Any = np.float64) -> np.n
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """``logits - logsumexp(logits)`` row by row, finite for any finite logits."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    shifted, exp = _shifted_exp(logits)
+    shifted -= np.log(exp.sum(axis=1, keepdims=True))
     return shifted
 
 
+def _shifted_exp(logits: np.ndarray) -> tuple:
+    """``logits`` less each row's maximum (so ``exp`` cannot overflow), and its ``exp``."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted, np.exp(shifted)
+
+
 def _softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray):
-    log_probs = log_softmax(logits)
-    losses = -log_probs[np.arange(logits.shape[0]), labels]
-    return losses, SoftmaxCrossEntropyCache(np.exp(log_probs), labels)
+    shifted, probs = _shifted_exp(logits)
+    exp_sums = probs.sum(axis=1, keepdims=True)
+    losses = np.log(exp_sums[:, 0])
+    losses -= shifted[np.arange(logits.shape[0]), labels]  # -log_softmax(logits) at each label
+    probs /= exp_sums
+    return losses, SoftmaxCrossEntropyCache(probs, labels)
 
 
 def softmax_cross_entropy(logits: Any, labels: Any):

@@ -154,4 +154,4 @@ def _loss_and_grads(spec: MLPSpec, params: Params, state: BatchNormState, x: np.
     dlogits = _per_example_grad(loss_cache)
     dlogits /= x.shape[0]
     grads = _backward(spec, params, cache, dlogits, input_grad=False)
-    return float(losses.mean()), logits, grads, new_state
+    return float(losses.sum()) / x.shape[0], logits, grads, new_state
