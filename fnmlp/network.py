@@ -128,7 +128,9 @@ def _forward(spec: MLPSpec, params: Params, state: BatchNormState, x: np.ndarray
 
 
 def _backward(spec: MLPSpec, params: Params, cache: ForwardCache, dlogits: np.ndarray,
-              input_grad: bool):
+              input_grad: bool, out: dict = None):
+    """The gradients as a ``Params``; with ``out``, writable arrays by field name (``out["W"][i]``, as
+    ``FlatLayout.split`` gives) that receive them, and which the returned ``Params`` views."""
     dtype = dlogits.dtype
     L = spec.num_layers
     dW, db = [None] * L, [None] * L
@@ -138,20 +140,29 @@ def _backward(spec: MLPSpec, params: Params, cache: ForwardCache, dlogits: np.nd
         delta = ACTIVATIONS[spec.activations[i]].backprop(delta, cache.outputs[i + 1])
         if i < spec.num_bn_layers:
             delta, dgamma[i], dbeta[i] = batchnorm_backward(cache.batchnorm[i], params.gamma[i], delta)
-        dW[i] = cache.outputs[i].T @ delta
-        db[i] = column_sums(delta)
+            if out is not None:
+                dgamma[i] = _into(out["gamma"][i], dgamma[i])
+                dbeta[i] = _into(out["beta"][i], dbeta[i])
+        dW[i] = np.matmul(cache.outputs[i].T, delta, out=None if out is None else out["W"][i])
+        db[i] = column_sums(delta, out=None if out is None else out["b"][i])
         if i > 0 or input_grad:
             delta = delta @ params.W[i].astype(dtype, copy=False).T
     grads = Params(W=dW, b=db, gamma=dgamma, beta=dbeta)
     return (grads, delta) if input_grad else grads
 
 
+def _into(out: np.ndarray, value: np.ndarray) -> np.ndarray:
+    out[...] = value
+    return out
+
+
 def _loss_and_grads(spec: MLPSpec, params: Params, state: BatchNormState, x: np.ndarray,
-                    labels: np.ndarray):
-    """Returns ``(mean_loss, logits, grads, new_state)``; inputs already checked."""
+                    labels: np.ndarray, out: dict = None):
+    """Returns ``(mean_loss, logits, grads, new_state)``; inputs already checked. ``out`` as for
+    ``_backward``."""
     logits, cache, new_state = _forward(spec, params, state, x, True)
     losses, loss_cache = _softmax_cross_entropy(logits, labels)
     dlogits = _per_example_grad(loss_cache)
     dlogits /= x.shape[0]
-    grads = _backward(spec, params, cache, dlogits, input_grad=False)
+    grads = _backward(spec, params, cache, dlogits, input_grad=False, out=out)
     return float(losses.sum()) / x.shape[0], logits, grads, new_state

@@ -132,7 +132,7 @@ def test_fit_checks_its_arguments():
         assert str(info.value).startswith(message), str(info.value)
 
 
-def test_resuming_checks_the_row_order():
+def test_resuming_checks_the_row_order_and_velocity():
     x, labels = problem(n=50)
     spec = small_spec()
     params, state = fnmlp.init_params(spec, 0)
@@ -143,6 +143,30 @@ def test_resuming_checks_the_row_order():
         with pytest.raises(ValueError) as info:
             fit_from(spec, opt, attrs.evolve(start, order=order), (x, labels), epochs=1, batch_size=10)
         assert str(info.value) == f"start.order: expected a permutation of the 50 training rows, got {got}"
+    other = fnmlp.sgd(0.1).init(fnmlp.init_params(small_spec(num_bn=0), 0)[0])
+    with pytest.raises(ValueError, match=r"^start\.opt_state\.velocity\.gamma: expected 1 arrays"):
+        fit_from(spec, opt, attrs.evolve(start, opt_state=other), (x, labels), epochs=1, batch_size=10)
+
+
+def test_states_handed_out_stay_as_they_were_while_training_goes_on():
+    x, labels = problem(n=120)
+    spec = small_spec()
+    params, state = fnmlp.init_params(spec, 0, weight_init="lecun")
+    seen, copies = [], []
+
+    def on_epoch(stats, train_state):
+        seen.append(train_state)
+        copies.append([np.array(a) for a in fnmlp.tree_leaves(train_state) if isinstance(a, np.ndarray)])
+
+    result = fit(spec, params, state, fnmlp.sgd(0.05, 0.9), (x, labels), epochs=3, batch_size=32, rng=0,
+                 on_epoch=on_epoch)
+    assert seen[-1] is result.final and len(seen) == 3
+    for train_state, kept in zip(seen, copies):
+        arrays = [a for a in fnmlp.tree_leaves(train_state) if isinstance(a, np.ndarray)]
+        assert len(arrays) == len(kept) == 8 + 2 + 8 + 1
+        for array, copy in zip(arrays, kept):
+            np.testing.assert_array_equal(array, copy)
+    assert not fnmlp.tree_allclose(seen[0].params, seen[1].params)
 
 
 def test_batches_are_gathered_into_reused_buffers_that_nothing_returned_holds(monkeypatch):
