@@ -85,6 +85,21 @@ def float_array(name: str, value: Any, *, ndim: int, width: int | None = None,
         fail(ValueError, name, "at least one row", f"shape {value.shape}")
     if width is not None and value.shape[-1] != width:
         fail(ValueError, name, f"{width} columns", f"shape {value.shape}")
-    if finite and not np.isfinite(value).all():
+    if finite and not all_finite(value):
         fail(ValueError, name, "finite values", "NaN or infinity")
     return value
+
+
+LARGE_ARRAY = 1 << 20  # elements; below this, isfinite(array).all() is as quick as a sum
+
+
+def all_finite(array: np.ndarray) -> bool:
+    """Whether no element is NaN or infinite. On large arrays, first by summing, about 2x quicker than
+    ``isfinite(array).all()``: a sum of finite values is finite unless it overflows, and only then, or
+    when it is not finite, does the exact check run."""
+    if array.size >= LARGE_ARRAY:
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = np.add.reduce(array, axis=None)
+        if np.isfinite(total):
+            return True
+    return bool(np.isfinite(array).all())

@@ -175,10 +175,11 @@ def fit(spec: MLPSpec, params: Params, bn_state: BatchNormState, optimizer: SGD,
     handout seeds ``np.random`` reproduces ``fnmlp.hw1.get_training_stats``. ``on_batch`` and
     ``on_epoch(stats, train_state)`` observe progress (``on_epoch`` is where to checkpoint).
     """
-    x = _check_data("train", spec, train)[0]
-    start = initial_state(params, bn_state, optimizer, x.shape[0], rng)
-    return fit_from(spec, optimizer, start, train, validation, test, epochs=epochs, batch_size=batch_size,
-                    on_batch=on_batch, on_epoch=on_epoch)
+    _checks.instance("spec", spec, MLPSpec)
+    train = _check_data("train", spec, train)
+    start = initial_state(params, bn_state, optimizer, train[0].shape[0], rng)
+    return _fit_from(spec, optimizer, start, train, validation, test, epochs=epochs, batch_size=batch_size,
+                     on_batch=on_batch, on_epoch=on_epoch)
 
 
 def fit_from(spec: MLPSpec, optimizer: SGD, start: TrainState, train: Any, validation: Any = None,
@@ -190,9 +191,16 @@ def fit_from(spec: MLPSpec, optimizer: SGD, start: TrainState, train: Any, valid
     epochs at once gives. ``start`` is left as it was.
     """
     _checks.instance("spec", spec, MLPSpec)
+    return _fit_from(spec, optimizer, start, _check_data("train", spec, train), validation, test, epochs=epochs,
+                     batch_size=batch_size, on_batch=on_batch, on_epoch=on_epoch)
+
+
+def _fit_from(spec: MLPSpec, optimizer: SGD, start: TrainState, train: tuple, validation: Any, test: Any, *,
+              epochs: int, batch_size: int, on_batch: Callable, on_epoch: Callable) -> FitResult:
+    """``fit_from`` with ``train`` as ``_check_data`` returns it (so ``fit`` checks it only once)."""
     _checks.instance("optimizer", optimizer, SGD)
     _checks.instance("start", start, TrainState)
-    x, y = _check_data("train", spec, train)
+    x, y = train
     val = _check_data("validation", spec, validation, x.dtype) if validation is not None else None
     tst = _check_data("test", spec, test, x.dtype) if test is not None else None
     epochs = _checks.integer("epochs", epochs, minimum=start.epoch)

@@ -197,3 +197,19 @@ def test_batches_are_gathered_into_reused_buffers_that_nothing_returned_holds(mo
     assert len(returned) == 3 * (8 + 2 + 8 + 1)  # params, BatchNorm state, velocity, order
     assert not any(np.shares_memory(a, batch) for a in returned for batch in batches)
     assert not any(a.flags.writeable for a in returned)
+
+
+def test_fit_checks_the_training_data_once(monkeypatch):
+    x, labels = problem(n=40)
+    spec = small_spec()
+    params, state = fnmlp.init_params(spec, 0)
+    checked = []
+    original = fnmlp.training._check_data
+    monkeypatch.setattr(fnmlp.training, "_check_data",
+                        lambda name, *args: checked.append(name) or original(name, *args))
+    fit(spec, params, state, fnmlp.sgd(0.1), (x, labels), (x, labels), epochs=1, batch_size=10)
+    assert checked == ["train", "validation"]
+    checked.clear()
+    fit_from(spec, fnmlp.sgd(0.1), fnmlp.initial_state(params, state, fnmlp.sgd(0.1), 40), (x, labels),
+             epochs=1, batch_size=10)
+    assert checked == ["train"]
