@@ -3,9 +3,10 @@
 
 For each workload every contender trains one epoch on ``--rows`` rows of MNIST-shaped data (784
 features in [0, 1], 10 classes) and then evaluates ``--eval-rows`` rows, once as a warm-up and then
-``--repeats`` rounds. Contenders run interleaved round by round (the order reversed every other
-round), so the ratio fnmlp / peer is taken within a round; the table gives medians of samples per
-second and of those within-round ratios. Contenders:
+in ``--repeats`` rounds. In a round each peer runs back to back with fnmlp of its dtype (fnmlp first
+in even rounds, second in odd ones), and the ratio fnmlp / peer is taken from that pair: on a shared
+machine absolute speeds drift between rounds, ratios of neighbouring runs much less. The table gives
+medians of samples per second and of the ratios. Contenders:
 
 - ``fnmlp``: ``fnmlp.training.fit`` for one epoch (the loop the CLI uses), float32 and float64;
   evaluation is ``fnmlp.predict``.
@@ -23,7 +24,7 @@ Peers that are not installed (``pip install -e '.[bench]'``) are skipped with a 
 writes everything, per-round figures included. ``--profile`` prints where one fnmlp float32 epoch
 spends its time (cProfile). Run from the repository root::
 
-    python3 scripts/bench.py                     # both workloads, 3 rounds after a warm-up
+    python3 scripts/bench.py                     # both workloads, 5 rounds after a warm-up
     python3 scripts/bench.py --workloads handout --bn 1 --repeats 5 --json bench.json
     python3 scripts/bench.py --tiny              # seconds; what the test suite runs
 """
@@ -347,8 +348,9 @@ def machine(threads: int, blas: str) -> dict:
             "blas": blas, "threads": threads, "fnmlp": fnmlp.__version__, **versions}
 
 
-def run_workload(w: Workload, data: Data, table: list, rounds: int, warmup: int, seed: int,
-                 log: Callable) -> dict:
+def run_workload(w: Workload, data: Data, table: list, rounds: int, seed: int, log: Callable) -> dict:
+    """Each round times every peer back to back with fnmlp of its dtype (fnmlp first in even rounds,
+    second in odd ones), so each ratio compares two runs a few seconds apart."""
     built, skipped = {}, {}
     for name, dtype, build in table:
         key = f"{name}_{dtype}"
@@ -358,37 +360,44 @@ def run_workload(w: Workload, data: Data, table: list, rounds: int, warmup: int,
             skipped[key] = str(why)
     train = {key: [] for key in built}
     evals = {key: [] for key in built}
-    keys = list(built)
-    for r in range(warmup + rounds):
-        for key in (keys if r % 2 == 0 else keys[::-1]):
-            contender = built[key]
-            started = time.perf_counter()
-            contender.train_epoch()
-            seconds = time.perf_counter() - started
-            started = time.perf_counter()
-            contender.evaluate()
-            eval_seconds = time.perf_counter() - started
-            if r >= warmup:
-                train[key].append(data.y.shape[0] / seconds)
-                evals[key].append(data.y_eval.shape[0] / eval_seconds)
-            log(f"  {w.name} round {r - warmup + 1 if r >= warmup else 'warm-up'}: {key} "
-                f"{data.y.shape[0] / seconds:,.0f} samples/s")
+    ratios, eval_ratios = {}, {}
+
+    def run(key: str, label: str) -> tuple:
+        started = time.perf_counter()
+        built[key].train_epoch()
+        seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        built[key].evaluate()
+        eval_seconds = time.perf_counter() - started
+        log(f"  {w.name} {label}: {key} {data.y.shape[0] / seconds:,.0f} samples/s")
+        return data.y.shape[0] / seconds, data.y_eval.shape[0] / eval_seconds
+
+    for key in built:
+        run(key, "warm-up")
+    for r in range(rounds):
+        for dtype in DTYPES:
+            ours = f"fnmlp_{dtype}"
+            peers = [key for key in built if key.endswith(dtype) and key != ours]
+            for peer in peers or [None]:
+                pair = [key for key in (ours, peer) if key is not None]
+                measured = {key: run(key, f"round {r + 1}") for key in (pair if r % 2 == 0 else pair[::-1])}
+                for key, (speed, eval_speed) in measured.items():
+                    train[key].append(speed)
+                    evals[key].append(eval_speed)
+                if peer is not None:
+                    name = f"{ours}/{peer}"
+                    ratios.setdefault(name, []).append(measured[ours][0] / measured[peer][0])
+                    if not peer.startswith("gemm-limit"):
+                        eval_ratios.setdefault(name, []).append(measured[ours][1] / measured[peer][1])
     result = {"workload": attrs.asdict(w), "description": w.describe(), "skipped": skipped,
               "train": {k: _summary(v) for k, v in train.items()},
-              "eval": {k: _summary(v) for k, v in evals.items()},
-              "ratios": {}, "eval_ratios": {}}
-    for key in keys:
+              "eval": {k: _summary(v) for k, v in evals.items() if not k.startswith("gemm-limit")},
+              "ratios": {k: _summary(v) for k, v in ratios.items()},
+              "eval_ratios": {k: _summary(v) for k, v in eval_ratios.items()}}
+    for key in built:
         if key.startswith("gemm-limit"):
             result["gemm_flops_per_epoch"] = built[key].flops
             result["train"][key]["gflops"] = built[key].flops / 1e9 * result["train"][key]["median"] / data.y.shape[0]
-    for dtype in DTYPES:
-        ours = f"fnmlp_{dtype}"
-        for key in keys:
-            if key.endswith(dtype) and key != ours:
-                result["ratios"][f"{ours}/{key}"] = _summary([a / b for a, b in zip(train[ours], train[key])])
-                if not key.startswith("gemm-limit"):
-                    result["eval_ratios"][f"{ours}/{key}"] = _summary(
-                        [a / b for a, b in zip(evals[ours], evals[key])])
     return result
 
 
@@ -418,7 +427,7 @@ def format_report(report: dict) -> str:
              f"BLAS {m['blas']}; torch {m['torch']}, scikit-learn {m['sklearn']}",
              f"settings: {report['settings']['rows']:,} training rows (one epoch), "
              f"{report['settings']['eval_rows']:,} evaluation rows, {report['settings']['repeats']} rounds "
-             f"after a warm-up; medians of samples/s and of within-round ratios"]
+             f"after a warm-up; medians of samples/s and of the ratios of back-to-back runs"]
     for res in report["workloads"]:
         lines += ["", f"{res['workload']['name']}: {res['description']}"]
         header = f"  {'contender':<20} {'train samples/s':>16} {'fnmlp / it':>11} {'eval samples/s':>15} {'fnmlp / it':>11}"
@@ -450,7 +459,7 @@ def parse_args(argv: Optional[list]) -> argparse.Namespace:
     parser.add_argument("--workloads", nargs="+", choices=sorted(WORKLOADS), default=list(WORKLOADS))
     parser.add_argument("--bn", type=int, default=None, metavar="K",
                         help="also run each workload with BatchNorm on its first K layers")
-    parser.add_argument("--repeats", type=int, default=3, help="timed rounds after the warm-up (default 3)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed rounds after the warm-up (default 5)")
     parser.add_argument("--rows", type=int, default=55000, help="training rows (default 55,000)")
     parser.add_argument("--eval-rows", type=int, default=10000, help="evaluation rows (default 10,000)")
     parser.add_argument("--peers", nargs="*", choices=PEERS, default=list(PEERS),
@@ -488,7 +497,7 @@ def main(argv: Optional[list] = None) -> dict:
             workloads.append(attrs.evolve(w, name=f"{name}-bn{args.bn}", num_bn_layers=args.bn))
     data = make_data(args.rows, args.eval_rows, args.seed)
     table = contenders(threads, set(args.peers))
-    results = [run_workload(w, data, table, args.repeats, 1, args.seed, log) for w in workloads]
+    results = [run_workload(w, data, table, args.repeats, args.seed, log) for w in workloads]
     report = {"machine": machine(threads, blas),
               "settings": {"rows": args.rows, "eval_rows": args.eval_rows, "repeats": args.repeats, "warmup": 1,
                            "tiny": args.tiny, "peers": sorted(args.peers), "command": sys.argv if argv is None else argv},

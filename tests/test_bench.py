@@ -3,7 +3,6 @@
 import importlib.util
 import json
 import os
-import statistics
 
 import pytest
 
@@ -34,16 +33,17 @@ def test_tiny_run_writes_every_figure_for_every_contender(bench, tmp_path, capsy
         ran, skipped = set(result["train"]), set(result["skipped"])
         assert ran | skipped == expected and not ran & skipped
         assert {"fnmlp_float32", "fnmlp_float64", "gemm-limit_float32", "gemm-limit_float64"} <= ran
-        for key in ran:
-            assert len(result["train"][key]["rounds"]) == 1 and result["train"][key]["median"] > 0
-            assert key.startswith("gemm-limit") or result["eval"][key]["median"] > 0
-            if key.startswith("fnmlp"):
-                continue
-            dtype = key.rsplit("_", 1)[1]
-            ratio = result["ratios"][f"fnmlp_{dtype}/{key}"]
-            ours, theirs = result["train"][f"fnmlp_{dtype}"]["rounds"], result["train"][key]["rounds"]
-            assert ratio["median"] == pytest.approx(statistics.median(a / b for a, b in zip(ours, theirs)))
-            assert key.replace("_", " ") in table
+        for dtype in ("float32", "float64"):
+            peers = [key for key in result["train"] if key.endswith(dtype) and not key.startswith("fnmlp")]
+            ours = result["train"][f"fnmlp_{dtype}"]["rounds"]
+            assert len(ours) == max(1, len(peers))  # one run beside each peer, in each of the 1 rounds
+            for key, theirs in zip(peers, ours):  # peers run in the order of the table, each beside fnmlp
+                assert result["train"][key]["rounds"] == [result["train"][key]["median"]]
+                assert result["ratios"][f"fnmlp_{dtype}/{key}"]["rounds"] == [
+                    pytest.approx(theirs / result["train"][key]["median"])]
+                assert key.startswith("gemm-limit") or result["eval"][key]["median"] > 0
+                assert key.replace("_", " ") in table
+            assert min(ours) > 0 and result["eval"][f"fnmlp_{dtype}"]["median"] > 0
         for key, why in result["skipped"].items():
             assert why and f"{key.replace('_', ' ')}" in table and "skipped" in table
 
