@@ -129,8 +129,8 @@ def _forward(spec: MLPSpec, params: Params, state: BatchNormState, x: np.ndarray
 
 def _backward(spec: MLPSpec, params: Params, cache: ForwardCache, dlogits: np.ndarray,
               input_grad: bool, out: dict = None):
-    """The gradients as a ``Params``; with ``out``, writable arrays by field name (``out["W"][i]``, as
-    ``FlatLayout.split`` gives) that receive them, and which the returned ``Params`` views."""
+    """The gradients as a ``Params``. Given ``out``, writable arrays by field name (``out["W"][i]``, as
+    ``FlatLayout.split`` gives), the gradients go there instead and ``None`` stands for the ``Params``."""
     dtype = dlogits.dtype
     L = spec.num_layers
     dW, db = [None] * L, [None] * L
@@ -147,7 +147,7 @@ def _backward(spec: MLPSpec, params: Params, cache: ForwardCache, dlogits: np.nd
         db[i] = column_sums(delta, out=None if out is None else out["b"][i])
         if i > 0 or input_grad:
             delta = delta @ params.W[i].astype(dtype, copy=False).T
-    grads = Params(W=dW, b=db, gamma=dgamma, beta=dbeta)
+    grads = Params(W=dW, b=db, gamma=dgamma, beta=dbeta) if out is None else None
     return (grads, delta) if input_grad else grads
 
 
@@ -158,8 +158,8 @@ def _into(out: np.ndarray, value: np.ndarray) -> np.ndarray:
 
 def _loss_and_grads(spec: MLPSpec, params: Params, state: BatchNormState, x: np.ndarray,
                     labels: np.ndarray, out: dict = None):
-    """Returns ``(mean_loss, logits, grads, new_state)``; inputs already checked. ``out`` as for
-    ``_backward``."""
+    """Returns ``(mean_loss, logits, grads, new_state)``; inputs already checked. Given ``out``, the
+    gradients go there and ``grads`` is ``None`` (see ``_backward``)."""
     logits, cache, new_state = _forward(spec, params, state, x, True)
     losses, loss_cache = _softmax_cross_entropy(logits, labels)
     dlogits = _per_example_grad(loss_cache)

@@ -50,19 +50,22 @@ class SGD:
         return self._update(grads, opt_state, params)
 
     def _update(self, grads: Params, opt_state: SGDState, params: Params) -> tuple[Params, SGDState]:
-        velocity = tree_map(self._velocity, opt_state.velocity, grads)
+        velocity = tree_map(lambda v, g: self._velocity(v, self.lr * g), opt_state.velocity, grads)
         return tree_map(np.add, params, velocity), SGDState(velocity=velocity)
 
     def _update_in_place(self, grads: np.ndarray, velocity: np.ndarray, params: np.ndarray) -> None:
         """``_update`` on flat buffers the caller owns (see ``FlatLayout``): ``velocity`` and ``params``
-        become the new ones. Two ufunc passes over every parameter instead of new arrays per step."""
+        become the new ones, and ``grads`` is scaled by ``lr`` on the way. Three ufunc passes over all
+        the parameters and no new arrays."""
+        grads *= self.lr
         self._velocity(velocity, grads, out=velocity)
-        np.add(params, velocity, out=params)
+        params += velocity
 
-    def _velocity(self, velocity: np.ndarray, grads: np.ndarray, out: np.ndarray = None) -> np.ndarray:
-        """``momentum * velocity - lr * grads``, into ``out`` if given (it may be ``velocity``)."""
+    def _velocity(self, velocity: np.ndarray, scaled_grads: np.ndarray, out: np.ndarray = None) -> np.ndarray:
+        """``momentum * velocity - scaled_grads``, ``scaled_grads`` being ``lr * grads``; into ``out`` if
+        given (it may be ``velocity``)."""
         new = np.multiply(velocity, self.momentum, out=out)
-        new -= self.lr * grads
+        new -= scaled_grads
         return new
 
 

@@ -8,6 +8,7 @@ batch, count and report identically.
 from __future__ import annotations
 
 import copy
+import math
 import time
 from typing import Any, Callable, Optional
 
@@ -120,7 +121,7 @@ def _epochs(step, evaluate, carry, x, labels, order, shuffle, first_epoch, last_
         for batch, begin in enumerate(range(0, n, batch_size)):
             rows = order[begin:begin + batch_size]
             carry, batch_loss, batch_wrong = step(carry, gather(x, rows), gather(labels, rows))
-            if not np.isfinite(batch_loss):
+            if not math.isfinite(batch_loss):
                 raise TrainingDiverged(epoch, batch, float(batch_loss), tuple(history))
             loss_sum += batch_loss
             wrong += batch_wrong

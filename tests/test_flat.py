@@ -50,10 +50,8 @@ def test_backward_into_a_buffer_equals_backward(num_bn):
     expected = _backward(spec, params, cache, dlogits, input_grad=False)
     layout = FlatLayout.of(params)
     buffer = np.full(layout.size, np.nan)
-    grads = _backward(spec, params, cache, dlogits, input_grad=False, out=layout.split(buffer))
-    assert fnmlp.tree_allclose(grads, expected, rtol=0, atol=0)
+    assert _backward(spec, params, cache, dlogits, input_grad=False, out=layout.split(buffer)) is None
     assert fnmlp.tree_allclose(layout.unflatten(buffer), expected, rtol=0, atol=0)
-    assert all(np.shares_memory(g, buffer) for g in fnmlp.tree_leaves(grads))
 
 
 def test_sgd_in_place_step_is_the_pure_update_bit_for_bit():
