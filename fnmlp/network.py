@@ -119,7 +119,7 @@ def _forward(spec: MLPSpec, params: Params, state: BatchNormState, x: np.ndarray
                 z, params.gamma[i], params.beta[i], state.running_mean[i], state.running_var[i],
                 train=train, alpha=spec.bn_alpha, eps=spec.bn_eps)
             bn_caches.append(bn_cache)
-        a = ACTIVATIONS[name].apply(z)
+        a = ACTIVATIONS[name].apply(z, out=z)  # z is this call's own array
         if keep:
             outputs.append(a)
     new_state = BatchNormState(new_mean, new_var) if train and spec.num_bn_layers else state
