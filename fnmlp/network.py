@@ -16,7 +16,7 @@ from . import _checks
 from ._ops import column_sums
 from .activations import ACTIVATIONS
 from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
-from .losses import _per_example_grad, _softmax_cross_entropy, class_indices
+from .losses import _loss_sum_and_grad, class_indices
 from .params import BatchNormState, Params, check_params, check_state
 from .spec import MLPSpec
 
@@ -157,12 +157,11 @@ def _into(out: np.ndarray, value: np.ndarray) -> np.ndarray:
 
 
 def _loss_and_grads(spec: MLPSpec, params: Params, state: BatchNormState, x: np.ndarray,
-                    labels: np.ndarray, out: dict = None):
-    """Returns ``(mean_loss, logits, grads, new_state)``; inputs already checked. Given ``out``, the
-    gradients go there and ``grads`` is ``None`` (see ``_backward``)."""
+                    labels: np.ndarray, out: dict = None, scale: float = 1.0):
+    """Returns ``(mean_loss, logits, grads, new_state)``; inputs already checked. ``grads`` are those
+    of ``scale`` times the mean loss (backward is linear: an optimizer can have its step size folded
+    in). Given ``out``, they go there and ``grads`` is ``None`` (see ``_backward``)."""
     logits, cache, new_state = _forward(spec, params, state, x, True)
-    losses, loss_cache = _softmax_cross_entropy(logits, labels)
-    dlogits = _per_example_grad(loss_cache)
-    dlogits /= x.shape[0]
+    loss_sum, dlogits = _loss_sum_and_grad(logits, labels, scale)
     grads = _backward(spec, params, cache, dlogits, input_grad=False, out=out)
-    return float(losses.sum()) / x.shape[0], logits, grads, new_state
+    return loss_sum / x.shape[0], logits, grads, new_state

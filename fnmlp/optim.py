@@ -53,12 +53,10 @@ class SGD:
         velocity = tree_map(lambda v, g: self._velocity(v, self.lr * g), opt_state.velocity, grads)
         return tree_map(np.add, params, velocity), SGDState(velocity=velocity)
 
-    def _update_in_place(self, grads: np.ndarray, velocity: np.ndarray, params: np.ndarray) -> None:
-        """``_update`` on flat buffers the caller owns (see ``FlatLayout``): ``velocity`` and ``params``
-        become the new ones, and ``grads`` is scaled by ``lr`` on the way. Three ufunc passes over all
-        the parameters and no new arrays."""
-        grads *= self.lr
-        self._velocity(velocity, grads, out=velocity)
+    def _update_in_place(self, scaled_grads: np.ndarray, velocity: np.ndarray, params: np.ndarray) -> None:
+        """``_update`` on flat buffers the caller owns (see ``FlatLayout``), given ``lr * grads``:
+        ``velocity`` and ``params`` become the new ones, in three ufunc calls and no new arrays."""
+        self._velocity(velocity, scaled_grads, out=velocity)
         params += velocity
 
     def _velocity(self, velocity: np.ndarray, scaled_grads: np.ndarray, out: np.ndarray = None) -> np.ndarray:

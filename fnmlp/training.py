@@ -228,8 +228,9 @@ def _fit_from(spec: MLPSpec, optimizer: SGD, start: TrainState, train: tuple, va
     rng = copy.deepcopy(start.rng)
 
     def step(bn_state: BatchNormState, xb: np.ndarray, yb: np.ndarray) -> tuple:
-        mean_loss, logits, _, bn_state = _loss_and_grads(spec, params, bn_state, xb, yb, out=grads_out)
-        optimizer._update_in_place(grads, velocity, weights)
+        mean_loss, logits, _, bn_state = _loss_and_grads(spec, params, bn_state, xb, yb, out=grads_out,
+                                                         scale=optimizer.lr)
+        optimizer._update_in_place(grads, velocity, weights)  # grads holds lr * the gradients
         return bn_state, mean_loss * xb.shape[0], int((logits.argmax(axis=1) != yb).sum())
 
     def validate(bn_state: BatchNormState) -> tuple:

@@ -64,6 +64,6 @@ def test_sgd_in_place_step_is_the_pure_update_bit_for_bit():
     for _ in range(4):
         grads = fnmlp.tree_map(lambda a: rng.standard_normal(a.shape), params)
         params, opt_state = opt.update(grads, opt_state, params)
-        opt._update_in_place(layout.flatten(grads), velocity, weights)
+        opt._update_in_place(layout.flatten(fnmlp.tree_map(lambda g: 0.03 * g, grads)), velocity, weights)
         assert fnmlp.tree_allclose(layout.unflatten(weights), params, rtol=0, atol=0)
         assert fnmlp.tree_allclose(layout.unflatten(velocity), opt_state.velocity, rtol=0, atol=0)
