@@ -64,3 +64,17 @@ def test_batchnorm_variants_and_peer_selection(bench, capsys):
         assert set(result["train"]) == {"fnmlp_float32", "fnmlp_float64", "gemm-limit_float32", "gemm-limit_float64"}
         assert set(result["ratios"]) == {"fnmlp_float32/gemm-limit_float32", "fnmlp_float64/gemm-limit_float64"}
     assert "handout-bn1: 784-64-64-32-10 sigmoid, BatchNorm on 1" in capsys.readouterr().out
+
+
+def test_a_peer_failing_is_skipped_with_its_error_but_fnmlp_failing_stops_the_run(bench, monkeypatch):
+    def fail(self):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(bench.GemmLimit, "train_epoch", fail)
+    report = bench.main(["--tiny", "--workloads", "handout", "--peers", "gemm-limit"])
+    result = report["workloads"][0]
+    assert set(result["train"]) == {"fnmlp_float32", "fnmlp_float64"} and result["ratios"] == {}
+    assert result["skipped"]["gemm-limit_float32"] == "failed in the warm-up: RuntimeError: boom"
+    monkeypatch.setattr(bench.FnmlpFit, "train_epoch", fail)
+    with pytest.raises(RuntimeError, match="boom"):
+        bench.main(["--tiny", "--workloads", "handout", "--peers"])
