@@ -44,6 +44,6 @@ __all__ = [
     "softmax_cross_entropy", "softmax_cross_entropy_grad", "tree_allclose", "tree_leaves", "tree_map",
     "weight_initializer", "zeros_bias_init",
     "Dataset", "Split", "download_mnist", "load_dataset", "load_fashion_mnist", "load_idx_dataset", "load_mnist",
-    "read_idx",
+    "read_idx", "hw1",
     "load_checkpoint", "load_params", "load_train_state", "save_checkpoint", "save_params", "save_train_state",
 ]

@@ -13,8 +13,11 @@ import attrs
 import numpy as np
 
 
-def identity(z: np.ndarray) -> np.ndarray:
-    return z
+def identity(z: np.ndarray, out: np.ndarray = None) -> np.ndarray:
+    if out is None or out is z:
+        return z
+    np.copyto(out, z)
+    return out
 
 
 def identity_derivative(out: np.ndarray) -> np.ndarray:
@@ -25,9 +28,9 @@ def identity_backprop(delta: np.ndarray, out: np.ndarray) -> np.ndarray:
     return delta
 
 
-def sigmoid(z: np.ndarray) -> np.ndarray:
+def sigmoid(z: np.ndarray, out: np.ndarray = None) -> np.ndarray:
     """``1 / (1 + exp(-z))``; saturates to exactly 0 or 1 without overflow warnings."""
-    out = np.negative(z)
+    out = np.negative(z, out=out)
     with np.errstate(over="ignore"):
         np.exp(out, out=out)
     out += 1.0
@@ -45,8 +48,8 @@ def sigmoid_backprop(delta: np.ndarray, out: np.ndarray) -> np.ndarray:
     return grad
 
 
-def tanh(z: np.ndarray) -> np.ndarray:
-    return np.tanh(z)
+def tanh(z: np.ndarray, out: np.ndarray = None) -> np.ndarray:
+    return np.tanh(z, out=out)
 
 
 def tanh_derivative(out: np.ndarray) -> np.ndarray:
@@ -60,8 +63,8 @@ def tanh_backprop(delta: np.ndarray, out: np.ndarray) -> np.ndarray:
     return grad
 
 
-def relu(z: np.ndarray) -> np.ndarray:
-    return np.maximum(z, 0.0)
+def relu(z: np.ndarray, out: np.ndarray = None) -> np.ndarray:
+    return np.maximum(z, 0.0, out=out)
 
 
 def relu_derivative(out: np.ndarray) -> np.ndarray:
@@ -70,15 +73,16 @@ def relu_derivative(out: np.ndarray) -> np.ndarray:
 
 
 def relu_backprop(delta: np.ndarray, out: np.ndarray) -> np.ndarray:
-    return np.where(out > 0, delta, 0.0)
+    return np.multiply(delta, out > 0)
 
 
 @attrs.frozen
 class Activation:
     """An activation by name.
 
-    ``apply(z) -> out``; ``derivative(out) -> d out / d z``; ``backprop(delta, out)`` is
-    ``delta * derivative(out)`` computed with fewer temporaries. All keep the input's shape and dtype.
+    ``apply(z, out=None) -> out`` (into ``out`` when given, which may be ``z`` itself);
+    ``derivative(out) -> d out / d z``; ``backprop(delta, out)`` is ``delta * derivative(out)``
+    computed with fewer temporaries. All keep the input's shape and dtype.
     """
 
     name: str

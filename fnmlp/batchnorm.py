@@ -11,6 +11,8 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
+from ._ops import column_sums
+
 
 @attrs.frozen(eq=False)
 class BatchNormCache:
@@ -37,7 +39,7 @@ def batchnorm_forward(z: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
     """
     dtype = z.dtype
     if train:
-        mean = z.mean(axis=0)
+        mean = column_sums(z) / z.shape[0]
         centered = z - mean
         var = np.einsum("ij,ij->j", centered, centered) / z.shape[0]
         new_mean = alpha * running_mean + (1.0 - alpha) * mean
@@ -64,7 +66,7 @@ def batchnorm_backward(cache: BatchNormCache, gamma: np.ndarray, dout: np.ndarra
     in eval mode they are constants and ``dz = gamma * inv_std * dout``.
     """
     normalized = cache.normalized
-    dbeta = dout.sum(axis=0)
+    dbeta = column_sums(dout)
     dgamma = np.einsum("ij,ij->j", dout, normalized)
     scale = gamma.astype(dout.dtype, copy=False) * cache.inv_std
     if not cache.train:

@@ -17,9 +17,10 @@ import attrs
 import numpy as np
 
 from . import _checks
+from ._ops import column_sums
 from .activations import ACTIVATIONS
 from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
-from .losses import _per_example_grad, _softmax_cross_entropy, class_indices
+from .losses import _loss_sum_and_grad, class_indices
 from .params import BatchNormState, Params, check_params, check_state
 from .spec import MLPSpec
 
@@ -140,7 +141,8 @@ def _forward(spec: MLPSpec, params: Params, state: BatchNormState, x: np.ndarray
                 z, params.gamma[i], params.beta[i], state.running_mean[i], state.running_var[i],
                 train=train, alpha=spec.bn_alpha, eps=spec.bn_eps)
             bn_caches.append(bn_cache)
-        a = ACTIVATIONS[name].apply(z)
+        bn_output_kept = keep and i < spec.num_bn_layers  # the cache keeps it as bn_cache.out
+        a = ACTIVATIONS[name].apply(z, out=None if bn_output_kept else z)  # else z is this call's own array
         if keep:
             outputs.append(a)
     new_state = BatchNormState(new_mean, new_var) if train and spec.num_bn_layers else state
@@ -149,7 +151,9 @@ def _forward(spec: MLPSpec, params: Params, state: BatchNormState, x: np.ndarray
 
 
 def _backward(spec: MLPSpec, params: Params, cache: ForwardCache, dlogits: np.ndarray,
-              input_grad: bool):
+              input_grad: bool, out: dict = None):
+    """The gradients as a ``Params``. Given ``out``, writable arrays by field name (``out["W"][i]``, as
+    ``FlatLayout.split`` gives), the gradients go there instead and ``None`` stands for the ``Params``."""
     dtype = dlogits.dtype
     L = spec.num_layers
     dW, db = [None] * L, [None] * L
@@ -159,20 +163,28 @@ def _backward(spec: MLPSpec, params: Params, cache: ForwardCache, dlogits: np.nd
         delta = ACTIVATIONS[spec.activations[i]].backprop(delta, cache.outputs[i + 1])
         if i < spec.num_bn_layers:
             delta, dgamma[i], dbeta[i] = batchnorm_backward(cache.batchnorm[i], params.gamma[i], delta)
-        dW[i] = cache.outputs[i].T @ delta
-        db[i] = delta.sum(axis=0)
+            if out is not None:
+                dgamma[i] = _into(out["gamma"][i], dgamma[i])
+                dbeta[i] = _into(out["beta"][i], dbeta[i])
+        dW[i] = np.matmul(cache.outputs[i].T, delta, out=None if out is None else out["W"][i])
+        db[i] = column_sums(delta, out=None if out is None else out["b"][i])
         if i > 0 or input_grad:
             delta = delta @ params.W[i].astype(dtype, copy=False).T
-    grads = Params(W=dW, b=db, gamma=dgamma, beta=dbeta)
+    grads = Params(W=dW, b=db, gamma=dgamma, beta=dbeta) if out is None else None
     return (grads, delta) if input_grad else grads
 
 
+def _into(out: np.ndarray, value: np.ndarray) -> np.ndarray:
+    out[...] = value
+    return out
+
+
 def _loss_and_grads(spec: MLPSpec, params: Params, state: BatchNormState, x: np.ndarray,
-                    labels: np.ndarray):
-    """Returns ``(mean_loss, logits, grads, new_state)``; inputs already checked."""
+                    labels: np.ndarray, out: dict = None, scale: float = 1.0):
+    """Returns ``(mean_loss, logits, grads, new_state)``; inputs already checked. ``grads`` are those
+    of ``scale`` times the mean loss (backward is linear: an optimizer can have its step size folded
+    in). Given ``out``, they go there and ``grads`` is ``None`` (see ``_backward``)."""
     logits, cache, new_state = _forward(spec, params, state, x, True)
-    losses, loss_cache = _softmax_cross_entropy(logits, labels)
-    dlogits = _per_example_grad(loss_cache)
-    dlogits /= x.shape[0]
-    grads = _backward(spec, params, cache, dlogits, input_grad=False)
-    return float(losses.mean()), logits, grads, new_state
+    loss_sum, dlogits = _loss_sum_and_grad(logits, labels, scale)
+    grads = _backward(spec, params, cache, dlogits, input_grad=False, out=out)
+    return loss_sum / x.shape[0], logits, grads, new_state

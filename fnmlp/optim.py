@@ -56,15 +56,21 @@ class SGD:
         return self._update(grads, opt_state, params)
 
     def _update(self, grads: Params, opt_state: SGDState, params: Params) -> tuple[Params, SGDState]:
-        lr, momentum = self.lr, self.momentum
+        velocity = tree_map(lambda v, g: self._velocity(v, self.lr * g), opt_state.velocity, grads)
+        return tree_map(np.add, params, velocity), SGDState(velocity=velocity)
 
-        def velocity(v: np.ndarray, g: np.ndarray) -> np.ndarray:
-            new = v * momentum
-            new -= lr * g
-            return new
+    def _update_in_place(self, scaled_grads: np.ndarray, velocity: np.ndarray, params: np.ndarray) -> None:
+        """``_update`` on flat buffers the caller owns (see ``FlatLayout``), given ``lr * grads``:
+        ``velocity`` and ``params`` become the new ones, in three ufunc calls and no new arrays."""
+        self._velocity(velocity, scaled_grads, out=velocity)
+        params += velocity
 
-        new_velocity = tree_map(velocity, opt_state.velocity, grads)
-        return tree_map(np.add, params, new_velocity), SGDState(velocity=new_velocity)
+    def _velocity(self, velocity: np.ndarray, scaled_grads: np.ndarray, out: np.ndarray = None) -> np.ndarray:
+        """``momentum * velocity - scaled_grads``, ``scaled_grads`` being ``lr * grads``; into ``out`` if
+        given (it may be ``velocity``)."""
+        new = np.multiply(velocity, self.momentum, out=out)
+        new -= scaled_grads
+        return new
 
 
 def sgd(lr: float, momentum: float = 0.0) -> SGD:

@@ -8,6 +8,7 @@ batch, count and report identically.
 from __future__ import annotations
 
 import copy
+import math
 import time
 from typing import Any, Callable, Optional
 
@@ -15,6 +16,7 @@ import attrs
 import numpy as np
 
 from . import _checks
+from .flat import FlatLayout
 from .initializers import as_rng
 from .losses import _softmax_cross_entropy, class_indices
 from .network import _forward, _loss_and_grads
@@ -119,7 +121,7 @@ def _epochs(step, evaluate, carry, x, labels, order, shuffle, first_epoch, last_
         for batch, begin in enumerate(range(0, n, batch_size)):
             rows = order[begin:begin + batch_size]
             carry, batch_loss, batch_wrong = step(carry, gather(x, rows), gather(labels, rows))
-            if not np.isfinite(batch_loss):
+            if not math.isfinite(batch_loss):
                 raise TrainingDiverged(epoch, batch, float(batch_loss), tuple(history))
             loss_sum += batch_loss
             wrong += batch_wrong
@@ -178,10 +180,10 @@ def fit(spec: MLPSpec, params: Params, bn_state: BatchNormState, optimizer: SGD,
     _checks.instance("spec", spec, MLPSpec)
     check_params(spec, params, finite=True)
     check_state(spec, bn_state, "bn_state", finite=True)
-    x = _check_data("train", spec, train)[0]
-    start = initial_state(params, bn_state, optimizer, x.shape[0], rng)
-    return fit_from(spec, optimizer, start, train, validation, test, epochs=epochs, batch_size=batch_size,
-                    on_batch=on_batch, on_epoch=on_epoch)
+    train = _check_data("train", spec, train)
+    start = initial_state(params, bn_state, optimizer, train[0].shape[0], rng)
+    return _fit_from(spec, optimizer, start, train, validation, test, epochs=epochs, batch_size=batch_size,
+                     on_batch=on_batch, on_epoch=on_epoch)
 
 
 def fit_from(spec: MLPSpec, optimizer: SGD, start: TrainState, train: Any, validation: Any = None,
@@ -195,9 +197,16 @@ def fit_from(spec: MLPSpec, optimizer: SGD, start: TrainState, train: Any, valid
     training rows, ``epochs`` at least ``start.epoch``.
     """
     _checks.instance("spec", spec, MLPSpec)
+    return _fit_from(spec, optimizer, start, _check_data("train", spec, train), validation, test, epochs=epochs,
+                     batch_size=batch_size, on_batch=on_batch, on_epoch=on_epoch)
+
+
+def _fit_from(spec: MLPSpec, optimizer: SGD, start: TrainState, train: tuple, validation: Any, test: Any, *,
+              epochs: int, batch_size: int, on_batch: Callable, on_epoch: Callable) -> FitResult:
+    """``fit_from`` with ``train`` as ``_check_data`` returns it (so ``fit`` checks it only once)."""
     _checks.instance("optimizer", optimizer, SGD)
     _checks.instance("start", start, TrainState)
-    x, y = _check_data("train", spec, train)
+    x, y = train
     val = _check_data("validation", spec, validation, x.dtype) if validation is not None else None
     tst = _check_data("test", spec, test, x.dtype) if test is not None else None
     epochs = _checks.integer("epochs", epochs, minimum=0)
@@ -208,37 +217,58 @@ def fit_from(spec: MLPSpec, optimizer: SGD, start: TrainState, train: Any, valid
     if epochs < start.epoch:
         _checks.fail(ValueError, "epochs", f"a total of at least {start.epoch}, the epochs start has done", epochs)
 
-    dtype = x.dtype
-    carry = tuple(astype(tree, dtype) for tree in (start.params, start.bn_state, start.opt_state))
+    # fit's own copies of the parameters and velocity, updated in place batch after batch (about 2x
+    # faster than new arrays every step on large layers); what leaves fit is a copy.
+    layout = FlatLayout.of(start.params, x.dtype)
+    weights, velocity = layout.flatten(start.params), layout.flatten(start.opt_state.velocity)
+    params = layout.unflatten(weights)
+    grads = np.empty_like(weights)
+    grads_out = layout.split(grads)
+    bn_state = astype(start.bn_state, x.dtype)
     order = start.order.copy()
     rng = copy.deepcopy(start.rng)
 
-    def step(carry: tuple, xb: np.ndarray, yb: np.ndarray) -> tuple:
-        params, bn_state, opt_state = carry
-        mean_loss, logits, grads, bn_state = _loss_and_grads(spec, params, bn_state, xb, yb)
-        params, opt_state = optimizer._update(grads, opt_state, params)
-        return (params, bn_state, opt_state), mean_loss * xb.shape[0], int((logits.argmax(axis=1) != yb).sum())
+    def step(bn_state: BatchNormState, xb: np.ndarray, yb: np.ndarray) -> tuple:
+        mean_loss, logits, _, bn_state = _loss_and_grads(spec, params, bn_state, xb, yb, out=grads_out,
+                                                         scale=optimizer.lr)
+        optimizer._update_in_place(grads, velocity, weights)  # grads holds lr * the gradients
+        return bn_state, mean_loss * xb.shape[0], int((logits.argmax(axis=1) != yb).sum())
 
-    def validate(carry: tuple) -> tuple:
-        return _evaluate(spec, carry[0], carry[1], *val) if val is not None else (np.nan, np.nan)
+    def validate(bn_state: BatchNormState) -> tuple:
+        return _evaluate(spec, params, bn_state, *val) if val is not None else (np.nan, np.nan)
 
     latest = start
 
-    def epoch_done(stats: EpochStats, carry: tuple, order: np.ndarray) -> None:
+    def epoch_done(stats: EpochStats, bn_state: BatchNormState, order: np.ndarray) -> None:
         nonlocal latest
-        latest = TrainState(*carry, stats.epoch, order.copy(), copy.deepcopy(rng))
+        latest = TrainState(layout.unflatten(weights.copy()), bn_state,
+                            SGDState(layout.unflatten(velocity.copy())), stats.epoch, order.copy(),
+                            copy.deepcopy(rng))
         if on_epoch is not None:
             on_epoch(stats, latest)
 
     try:
-        _, history = run_epochs(step, validate, carry, x, y, order=order, shuffle=rng.shuffle,
+        _, history = run_epochs(step, validate, bn_state, x, y, order=order, shuffle=rng.shuffle,
                                 first_epoch=start.epoch + 1, last_epoch=epochs, batch_size=batch_size,
-                                on_batch=on_batch, on_epoch=epoch_done)
+                                gather=_gather_into_buffers(batch_size, x, y), on_batch=on_batch,
+                                on_epoch=epoch_done)
     except TrainingDiverged as diverged:
         raise TrainingDiverged(diverged.epoch, diverged.batch, diverged.loss, diverged.history, latest) from None
     test_loss, test_error = (_evaluate(spec, latest.params, latest.bn_state, *tst) if tst is not None
                              else (None, None))
     return FitResult(latest, history, test_loss, test_error)
+
+
+def _gather_into_buffers(batch_size: int, *arrays: np.ndarray) -> Callable:
+    """A ``run_epochs`` gather that takes each array's batch rows into a buffer of its own, reused
+    batch after batch (about 10-30% faster than ``array[rows]``): only for a step that keeps no
+    reference to its batch once it returns, and rows known to be in range."""
+    buffers = {id(array): np.empty((batch_size, *array.shape[1:]), array.dtype) for array in arrays}
+
+    def gather(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return np.take(array, rows, axis=0, out=buffers[id(array)][:rows.shape[0]], mode="wrap")
+
+    return gather
 
 
 def _check_data(name: str, spec: MLPSpec, data: Any, dtype: Any = None) -> tuple:

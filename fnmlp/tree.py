@@ -7,7 +7,8 @@ then tuple order, so ``tree_leaves(params)`` is ``[*W, *b, *gamma, *beta]``.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import functools
+from typing import Any, Callable, Optional
 
 import attrs
 import numpy as np
@@ -15,21 +16,25 @@ import numpy as np
 __all__ = ["tree_map", "tree_leaves", "tree_allclose", "readonly", "readonly_tuple"]
 
 
+@functools.lru_cache(maxsize=None)
+def _field_names(cls: type) -> Optional[tuple]:
+    """The ``__init__`` field names of an attrs class, or ``None`` for any other type (cached per type:
+    attrs' own introspection costs more than the rest of a ``tree_map`` over ``Params``)."""
+    return tuple(f.name for f in attrs.fields(cls) if f.init) if attrs.has(cls) else None
+
+
 def _is_node(tree: Any) -> bool:
-    return attrs.has(type(tree)) or isinstance(tree, (tuple, list))
+    return isinstance(tree, (tuple, list)) or _field_names(type(tree)) is not None
 
 
 def _children(tree: Any) -> list:
-    if attrs.has(type(tree)):
-        return [getattr(tree, f.name) for f in attrs.fields(type(tree)) if f.init]
-    return list(tree)
+    names = _field_names(type(tree))
+    return list(tree) if names is None else [getattr(tree, name) for name in names]
 
 
 def _rebuild(tree: Any, children: list) -> Any:
-    if attrs.has(type(tree)):
-        names = [f.name for f in attrs.fields(type(tree)) if f.init]
-        return type(tree)(**dict(zip(names, children)))
-    return type(tree)(children)
+    names = _field_names(type(tree))
+    return type(tree)(children) if names is None else type(tree)(**dict(zip(names, children)))
 
 
 def tree_map(fn: Callable[..., Any], tree: Any, *rest: Any) -> Any:
@@ -40,13 +45,14 @@ def tree_map(fn: Callable[..., Any], tree: Any, *rest: Any) -> Any:
     """
     if not _is_node(tree):
         return fn(tree, *rest)
-    for other in rest:
-        if type(other) is not type(tree) or len(_children(other)) != len(_children(tree)):
+    children = _children(tree)
+    others = [_children(other) if type(other) is type(tree) else None for other in rest]
+    for other, other_children in zip(rest, others):
+        if other_children is None or len(other_children) != len(children):
             raise ValueError(
                 f"tree_map: trees differ in structure: expected {_describe(tree)}, got {_describe(other)}"
             )
-    columns = zip(_children(tree), *(_children(other) for other in rest))
-    return _rebuild(tree, [tree_map(fn, *column) for column in columns])
+    return _rebuild(tree, [tree_map(fn, *column) for column in zip(children, *others)])
 
 
 def tree_leaves(tree: Any) -> list:

@@ -269,3 +269,24 @@ def test_batchnorm_cache_keeps_what_it_normalised(train):
     np.testing.assert_allclose(bn.var, var, rtol=1e-12)
     np.testing.assert_allclose(bn.normalized, (z - mean) / np.sqrt(var + spec.bn_eps), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(bn.out, pre[0], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(fnmlp.ACTIVATIONS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activations_into_out_or_in_place_equal_the_plain_call(name, dtype):
+    activation = fnmlp.ACTIVATIONS[name]
+    z = np.array([[-800.0, -3.0, -0.5, 0.0], [0.25, 2.0, 30.0, 800.0]], dtype)
+    kept = z.copy()
+    expected = activation.apply(z)
+    np.testing.assert_array_equal(z, kept)
+    assert expected.dtype == dtype
+    out = np.full_like(z, np.nan)
+    assert activation.apply(z, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(z, kept)
+    assert activation.apply(z, out=z) is z
+    np.testing.assert_array_equal(z, expected)
+    with np.errstate(over="ignore"):
+        reference = {"identity": kept, "relu": np.maximum(kept, 0), "tanh": np.tanh(kept),
+                     "sigmoid": 1 / (1 + np.exp(-kept.astype(np.float64)))}[name]
+    np.testing.assert_allclose(expected, reference, rtol=1e-6 if dtype == np.float32 else 1e-15, atol=0)

@@ -1,10 +1,13 @@
 """The training loop: what fit computes, resuming, divergence, and agreement with a manual loop."""
 
+import re
+
+import attrs
 import numpy as np
 import pytest
 
 import fnmlp
-from fnmlp.training import EpochStats, TrainingDiverged, evaluate, fit, fit_from
+from fnmlp.training import EpochStats, TrainingDiverged, _gather_into_buffers, evaluate, fit, fit_from
 
 
 def problem(n=600, features=12, classes=3, seed=0):
@@ -129,3 +132,87 @@ def test_fit_checks_its_arguments():
         with pytest.raises(error) as info:
             fit(spec, params, state, opt, **kwargs)
         assert str(info.value).startswith(message), str(info.value)
+
+
+def test_resuming_checks_the_row_order_and_velocity():
+    x, labels = problem(n=50)
+    spec = small_spec()
+    params, state = fnmlp.init_params(spec, 0)
+    opt = fnmlp.sgd(0.1)
+    start = fnmlp.initial_state(params, state, opt, 50, rng=0)
+    for order, error, expected in ((np.arange(1, 51), ValueError, "a permutation of 0..49"),
+                                   (np.arange(-1, 49), ValueError, "a permutation of 0..49"),
+                                   (np.r_[0, np.arange(49)], ValueError, "a permutation of 0..49"),
+                                   (np.arange(50.0), TypeError, "a 1-D integer array")):
+        with pytest.raises(error, match=rf"^start\.order: expected {re.escape(expected)}, got "):
+            fit_from(spec, opt, attrs.evolve(start, order=order), (x, labels), epochs=1, batch_size=10)
+    other = fnmlp.sgd(0.1).init(fnmlp.init_params(small_spec(num_bn=0), 0)[0])
+    with pytest.raises(ValueError, match=r"^start\.opt_state\.velocity\.gamma: expected 1 arrays"):
+        fit_from(spec, opt, attrs.evolve(start, opt_state=other), (x, labels), epochs=1, batch_size=10)
+
+
+def test_states_handed_out_stay_as_they_were_while_training_goes_on():
+    x, labels = problem(n=120)
+    spec = small_spec()
+    params, state = fnmlp.init_params(spec, 0, weight_init="lecun")
+    seen, copies = [], []
+
+    def on_epoch(stats, train_state):
+        seen.append(train_state)
+        copies.append([np.array(a) for a in fnmlp.tree_leaves(train_state) if isinstance(a, np.ndarray)])
+
+    result = fit(spec, params, state, fnmlp.sgd(0.05, 0.9), (x, labels), epochs=3, batch_size=32, rng=0,
+                 on_epoch=on_epoch)
+    assert seen[-1] is result.final and len(seen) == 3
+    for train_state, kept in zip(seen, copies):
+        arrays = [a for a in fnmlp.tree_leaves(train_state) if isinstance(a, np.ndarray)]
+        assert len(arrays) == len(kept) == 8 + 2 + 8 + 1
+        for array, copy in zip(arrays, kept):
+            np.testing.assert_array_equal(array, copy)
+    assert not fnmlp.tree_allclose(seen[0].params, seen[1].params)
+
+
+def test_batches_are_gathered_into_reused_buffers_that_nothing_returned_holds(monkeypatch):
+    x, labels = problem(n=50)
+    gather = _gather_into_buffers(16, x, labels)
+    rows = np.array([49, 0, 7])
+    first = gather(x, rows)
+    np.testing.assert_array_equal(first, x[rows])
+    np.testing.assert_array_equal(gather(labels, rows), labels[rows])
+    again = gather(x, np.array([3, 4, 5]))
+    assert np.shares_memory(first, again)  # the same buffer, batch after batch
+    np.testing.assert_array_equal(again, x[3:6])
+
+    batches = []
+
+    def recording(batch_size, *arrays):
+        inner = _gather_into_buffers(batch_size, *arrays)
+        return lambda array, rows: batches.append(inner(array, rows)) or batches[-1]
+
+    monkeypatch.setattr(fnmlp.training, "_gather_into_buffers", recording)
+    spec = small_spec()
+    params, state = fnmlp.init_params(spec, 0)
+    seen = []
+    result = fit(spec, params, state, fnmlp.sgd(0.1, 0.9), (x, labels), (x, labels), epochs=2, batch_size=16,
+                 rng=0, on_epoch=lambda stats, ts: seen.append(ts))
+    assert len(batches) == 2 * 2 * 4  # x and labels, 4 batches, 2 epochs
+    returned = [a for ts in (result.final, *seen) for a in fnmlp.tree_leaves(ts) if isinstance(a, np.ndarray)]
+    assert len(returned) == 3 * (8 + 2 + 8 + 1)  # params, BatchNorm state, velocity, order
+    assert not any(np.shares_memory(a, batch) for a in returned for batch in batches)
+    assert not any(a.flags.writeable for a in returned)
+
+
+def test_fit_checks_the_training_data_once(monkeypatch):
+    x, labels = problem(n=40)
+    spec = small_spec()
+    params, state = fnmlp.init_params(spec, 0)
+    checked = []
+    original = fnmlp.training._check_data
+    monkeypatch.setattr(fnmlp.training, "_check_data",
+                        lambda name, *args: checked.append(name) or original(name, *args))
+    fit(spec, params, state, fnmlp.sgd(0.1), (x, labels), (x, labels), epochs=1, batch_size=10)
+    assert checked == ["train", "validation"]
+    checked.clear()
+    fit_from(spec, fnmlp.sgd(0.1), fnmlp.initial_state(params, state, fnmlp.sgd(0.1), 40), (x, labels),
+             epochs=1, batch_size=10)
+    assert checked == ["train"]
