@@ -32,7 +32,7 @@ def test_tiny_run_writes_every_figure_for_every_contender(bench, tmp_path, capsy
                     for dtype in ("float32", "float64")} | {"hw1_float64"}
         ran, skipped = set(result["train"]), set(result["skipped"])
         assert ran | skipped == expected and not ran & skipped
-        assert {"fnmlp_float32", "fnmlp_float64", "gemm-limit_float32", "gemm-limit_float64"} <= ran
+        assert {"fnmlp_float32", "fnmlp_float64", "gemm-limit_float32", "gemm-limit_float64", "hw1_float64"} <= ran
         for dtype in ("float32", "float64"):
             peers = [key for key in result["train"] if key.endswith(dtype) and not key.startswith("fnmlp")]
             ours = result["train"][f"fnmlp_{dtype}"]["rounds"]
