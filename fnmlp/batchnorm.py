@@ -35,15 +35,16 @@ def batchnorm_forward(z: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
                       train: bool, alpha: float, eps: float):
     """Normalise ``z``; returns ``(out, cache, new_running_mean, new_running_var)``.
 
-    ``out`` has ``z``'s shape and dtype. In eval mode the running statistics are returned as given.
+    ``out`` has ``z``'s shape and dtype; the new running statistics keep their own dtype. In eval mode
+    the running statistics are returned as given.
     """
     dtype = z.dtype
     if train:
         mean = column_sums(z) / z.shape[0]
         centered = z - mean
         var = np.einsum("ij,ij->j", centered, centered) / z.shape[0]
-        new_mean = alpha * running_mean + (1.0 - alpha) * mean
-        new_var = alpha * running_var + (1.0 - alpha) * var
+        new_mean = (alpha * running_mean + (1.0 - alpha) * mean).astype(running_mean.dtype, copy=False)
+        new_var = (alpha * running_var + (1.0 - alpha) * var).astype(running_var.dtype, copy=False)
     else:
         mean = running_mean.astype(dtype, copy=False)
         centered = z - mean

@@ -56,8 +56,9 @@ class SGD:
         return self._update(grads, opt_state, params)
 
     def _update(self, grads: Params, opt_state: SGDState, params: Params) -> tuple[Params, SGDState]:
-        velocity = tree_map(lambda v, g: self._velocity(v, self.lr * g), opt_state.velocity, grads)
-        return tree_map(np.add, params, velocity), SGDState(velocity=velocity)
+        velocity = tree_map(lambda v, g: self._velocity(v, (self.lr * g).astype(v.dtype, copy=False)),
+                            opt_state.velocity, grads)
+        return tree_map(lambda p, v: np.add(p, v, dtype=p.dtype), params, velocity), SGDState(velocity=velocity)
 
     def _update_in_place(self, scaled_grads: np.ndarray, velocity: np.ndarray, params: np.ndarray) -> None:
         """``_update`` on flat buffers the caller owns (see ``FlatLayout``), given ``lr * grads``:

@@ -49,6 +49,16 @@ def test_float32_parameters_stay_float32():
     assert {a.dtype for a in fnmlp.tree_leaves((new_params, opt_state))} == {np.dtype(np.float32)}
 
 
+def test_records_keep_their_dtype_whatever_the_gradients_dtype():
+    params = fnmlp.astype(small_params(), np.float32)
+    opt = fnmlp.sgd(0.1, 0.9)
+    grads = fnmlp.tree_map(lambda a: np.full(a.shape, 1 / 3), params)  # float64
+    new_params, opt_state = opt.update(grads, opt.init(params), params)
+    assert {a.dtype for a in fnmlp.tree_leaves((new_params, opt_state))} == {np.dtype(np.float32)}
+    expected = fnmlp.tree_map(lambda p: p - np.float32(0.1 / 3), params)
+    assert fnmlp.tree_allclose(new_params, expected, rtol=1e-6, atol=1e-7)
+
+
 def test_update_rejects_mismatched_trees():
     params = small_params()
     opt = fnmlp.sgd(0.1, 0.9)
