@@ -7,6 +7,7 @@ from typing import Sequence, Union
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 
 from ._atomic import atomic_write
 
@@ -33,6 +34,8 @@ def plot_curve(values: Sequence[float], path: PathLike, *, title: str, ylabel: s
     epochs = range(1, len(values) + 1)
     axes.plot(epochs, values, marker="." if len(values) < 30 else None)
     axes.set(title=title, xlabel="epoch", ylabel=ylabel)
+    if ylabel == "error rate":
+        axes.yaxis.set_major_formatter(PercentFormatter(1.0))
     axes.grid(alpha=0.3)
     _save(figure, path)
 
@@ -55,8 +58,12 @@ def plot_history(history: Sequence, directory: PathLike) -> list:
         axes.plot(epochs, columns[f"train_{quantity}"], marker=marker, label="training")
         axes.plot(epochs, columns[f"val_{quantity}"], marker=marker, label="validation")
         axes.set(title=quantity.capitalize(), xlabel="epoch", ylabel=ylabel)
-        if quantity == "error" and min(columns["train_error"] + columns["val_error"], default=1) > 0:
-            axes.set_yscale("log")
+        if quantity == "error":
+            if min(columns["train_error"] + columns["val_error"], default=0) > 0:
+                axes.set_yscale("log")
+            axes.yaxis.set_major_formatter(PercentFormatter(1.0))
+            axes.yaxis.set_minor_formatter(PercentFormatter(1.0))
+            axes.tick_params(axis="y", which="minor", labelsize="small")
         axes.grid(alpha=0.3, which="both")
         axes.legend()
     path = os.path.join(directory, "curves.png")
