@@ -268,8 +268,8 @@ def train_run(run: Run, splits: dict, progress: Progress) -> tuple:
 
     def on_epoch(stats: EpochStats, state: TrainState) -> None:
         nonlocal latest
-        history.append(stats)
-        save_run_checkpoint(run, state, history)
+        save_run_checkpoint(run, state, [*history, stats])
+        history.append(stats)  # only once saved, so that Ctrl-C during the save reports the epoch before
         latest = state
         progress.epoch(stats)
 

@@ -161,3 +161,20 @@ def test_help_explains_every_option():
                    "--dtype", "--init", "--dataset", "--out", "--resume", "--limit", "--progress"):
         assert option in done.stdout
     assert "(default: 64 64 32)" in done.stdout and "(default: 0.008)" in done.stdout
+
+
+def test_ctrl_c_while_saving_an_epoch_leaves_outputs_of_the_last_saved_one(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    save = cli.save_run_checkpoint
+
+    def interrupted_at_epoch_2(run, state, history):
+        if state.epoch == 2:
+            raise KeyboardInterrupt
+        save(run, state, history)
+
+    monkeypatch.setattr(cli, "save_run_checkpoint", interrupted_at_epoch_2)
+    assert cli.main(["train", *TINY, "--epochs", "3", "--out", str(out)]) == cli.EXIT_INTERRUPTED
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epochs_completed"] == 1
+    assert [s.epoch for s in read_metrics(out / "metrics.csv")] == [1]
+    assert fnmlp.load_train_state(out / "checkpoint.npz")[2].epoch == 1
