@@ -160,10 +160,11 @@ def _evaluate(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: np.nda
 
 def initial_state(params: Params, bn_state: BatchNormState, optimizer: SGD, num_train: int,
                   rng: Any = None) -> TrainState:
-    """The ``TrainState`` before the first epoch: zero velocity, rows in order ``0..num_train-1``."""
+    """The ``TrainState`` before the first epoch: zero velocity, rows in order ``0..num_train-1``, and a
+    copy of ``rng`` (the caller's generator stays the caller's)."""
     _checks.instance("optimizer", optimizer, SGD)
     num_train = _checks.integer("num_train", num_train, minimum=1)
-    return TrainState(params, bn_state, optimizer.init(params), 0, np.arange(num_train), as_rng(rng))
+    return TrainState(params, bn_state, optimizer.init(params), 0, np.arange(num_train), copy.deepcopy(as_rng(rng)))
 
 
 def fit(spec: MLPSpec, params: Params, bn_state: BatchNormState, optimizer: SGD, train: Any,

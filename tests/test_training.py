@@ -216,3 +216,17 @@ def test_fit_checks_the_training_data_once(monkeypatch):
     fit_from(spec, fnmlp.sgd(0.1), fnmlp.initial_state(params, state, fnmlp.sgd(0.1), 40), (x, labels),
              epochs=1, batch_size=10)
     assert checked == ["train"]
+
+
+def test_a_train_state_keeps_a_copy_of_the_callers_generator():
+    x, labels = problem(n=40)
+    spec = small_spec()
+    params, state = fnmlp.init_params(spec, 0)
+    caller = np.random.default_rng(5)
+    start = fnmlp.initial_state(params, state, fnmlp.sgd(0.1), 40, rng=caller)
+    unchanged = fit(spec, params, state, fnmlp.sgd(0.1), (x, labels), epochs=0, batch_size=10, rng=caller)
+    expected = np.random.default_rng(5).random(3)
+    caller.random(3)  # the caller goes on drawing from its own generator
+    assert start.rng is not caller and unchanged.final.rng is not caller
+    np.testing.assert_array_equal(start.rng.random(3), expected)
+    np.testing.assert_array_equal(unchanged.final.rng.random(3), expected)
