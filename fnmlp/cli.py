@@ -76,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     def option(group: argparse._ArgumentGroup, flag: str, help: str, **kwargs) -> None:
         dest = flag[2:].replace("-", "_")
         default = DEFAULTS[dest]
-        shown = " ".join(map(str, default)) if isinstance(default, list) else default
-        group.add_argument(flag, default=None, help=f"{help} (default: {shown})", **kwargs)
+        if default is not None:
+            help += f" (default: {' '.join(map(str, default)) if isinstance(default, list) else default})"
+        group.add_argument(flag, default=None, help=help, **kwargs)
 
     net = train.add_argument_group("network")
     option(net, "--hidden", "hidden layer sizes; --hidden with no sizes is a linear classifier",

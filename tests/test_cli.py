@@ -161,6 +161,7 @@ def test_help_explains_every_option():
                    "--dtype", "--init", "--dataset", "--out", "--resume", "--limit", "--progress"):
         assert option in done.stdout
     assert "(default: 64 64 32)" in done.stdout and "(default: 0.008)" in done.stdout
+    assert "(default: None)" not in done.stdout
 
 
 def test_ctrl_c_while_saving_an_epoch_leaves_outputs_of_the_last_saved_one(tmp_path, capsys, monkeypatch):
