@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     option(files, "--out", "output directory; the default is runs/<timestamp>", metavar="DIR")
     files.add_argument("--resume", default=None, metavar="DIR",
                        help="continue the run in DIR from its last checkpoint, with its own options")
-    option(files, "--progress", "auto: a progress bar per epoch on a terminal, one line per epoch otherwise",
+    option(files, "--progress", "lines: one line per epoch; bar: also a bar while each epoch runs; auto: bar "
+           "when stderr is a terminal, else lines; none: nothing",
            choices=["auto", "bar", "lines", "none"])
     return parser
 
