@@ -41,7 +41,6 @@ import platform
 import pstats
 import statistics
 import sys
-import tempfile
 import time
 from typing import Any, Callable, Optional
 
@@ -52,6 +51,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import fnmlp  # noqa: E402
 import fnmlp.hw1 as hw1  # noqa: E402
+from fnmlp._atomic import atomic_write  # noqa: E402
 from fnmlp.training import fit  # noqa: E402
 
 NUM_CLASSES = 10
@@ -512,18 +512,9 @@ def main(argv: Optional[list] = None) -> dict:
 
 
 def write_json(path: str, report: dict) -> None:
-    """Write ``report`` to ``path`` whole or not at all (a temporary file beside it, then a rename)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix=".bench-", suffix=".json", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(report, f, indent=1, default=float)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    """Write ``report`` to ``path`` whole or not at all."""
+    with atomic_write(path, "w") as f:
+        json.dump(report, f, indent=1, default=float)
 
 
 if __name__ == "__main__":
