@@ -21,7 +21,8 @@ import numpy as np
 
 from . import __version__
 from .activations import ACTIVATIONS
-from .datasets import DATASET_NAMES
+from .checkpoint import load_train_state, save_train_state
+from .datasets import DATASET_NAMES, Split, load_dataset
 from .initializers import SCALES, as_rng
 from .optim import SGD
 from .params import init_params
@@ -203,8 +204,6 @@ def checked_config(config: dict) -> dict:
 
 def load_splits(config: dict) -> tuple:
     """``(dataset, {"train": Split, "validation": Split, "test": Split})``, cut to ``config["limit"]``."""
-    from .datasets import Split, load_dataset
-
     dataset = load_dataset(config["dataset"], dtype=np.dtype(config["dtype"]))
     limit = config["limit"]
     splits = {name: getattr(dataset, name) for name in ("train", "validation", "test")}
@@ -240,8 +239,6 @@ def new_run(config: dict, directory: Path) -> tuple:
 
 
 def resumed_run(directory: Path, epochs: Optional[int]) -> tuple:
-    from .checkpoint import load_train_state
-
     path = directory / CHECKPOINT
     if not path.is_file():
         raise UsageError(f"--resume: expected a run directory holding {CHECKPOINT}, got {directory}"
@@ -294,8 +291,6 @@ def train_run(run: Run, splits: dict, progress: Progress) -> tuple:
 def save_run_checkpoint(run: Run, state: TrainState, history: Sequence[EpochStats]) -> None:
     """``checkpoint.npz``, ``state`` with the run's configuration and the history up to it, and
     ``metrics.csv`` with that history."""
-    from .checkpoint import save_train_state
-
     save_train_state(run.directory / CHECKPOINT, run.spec, run.optimizer, state,
                      {"config": run.config, "history": [attrs.asdict(stats) for stats in history]})
     write_metrics(run.directory / "metrics.csv", history)

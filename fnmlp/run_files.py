@@ -23,6 +23,7 @@ import numpy as np
 
 from . import __version__
 from ._atomic import atomic_write
+from .checkpoint import save_params
 from .plotting import plot_history
 from .spec import MLPSpec
 from .training import EpochStats, TrainState, evaluate
@@ -61,8 +62,6 @@ def write_run_outputs(directory: Path, config: dict, spec: MLPSpec, dataset: Any
 
     Returns the summary written to ``summary.json``.
     """
-    from .checkpoint import save_params
-
     test_loss, test_error = evaluate(spec, latest.params, latest.bn_state, splits["test"].x, splits["test"].y)
     save_params(directory / "params.npz", spec, latest.params, latest.bn_state)
     write_metrics(directory / "metrics.csv", history)
