@@ -38,13 +38,14 @@ def main() -> None:
 
     for epoch in range(1, args.epochs + 1):
         started = time.perf_counter()
-        losses = []
-        for rows in np.array_split(rng.permutation(len(x_train)), len(x_train) // args.batch_size):
+        order, loss_sum = rng.permutation(len(x_train)), 0.0
+        for begin in range(0, len(x_train), args.batch_size):  # as fit: batch_size rows, the last may be fewer
+            rows = order[begin:begin + args.batch_size]
             loss, grads, bn_state = fnmlp.loss_and_grads(spec, params, bn_state, x_train[rows], y_train[rows])
             params, opt_state = optimizer.update(grads, opt_state, params)
-            losses.append(loss)
+            loss_sum += loss * len(rows)
         val_loss, val_error = fnmlp.evaluate(spec, params, bn_state, data.validation.x, data.validation.y)
-        print(f"epoch {epoch:3d}  train loss {np.mean(losses):.4f}  "
+        print(f"epoch {epoch:3d}  train loss {loss_sum / len(x_train):.4f}  "
               f"validation loss {val_loss:.4f}  error {val_error:.4f}  ({time.perf_counter() - started:.1f} s)")
 
     test_loss, test_error = fnmlp.evaluate(spec, params, bn_state, data.test.x, data.test.y)

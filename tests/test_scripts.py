@@ -1,10 +1,13 @@
 """The research-style example script runs and learns."""
 
+import importlib.util
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import attrs
 
 import fnmlp
 
@@ -21,3 +24,22 @@ def test_train_mnist_script_runs_an_epoch_and_learns():
     assert epoch and test, done.stdout
     assert float(epoch.group(2)) < 0.5 and float(epoch.group(3)) < 0.15, "one epoch at lr 0.05 learns"
     assert float(test.group(2)) < 0.15
+
+
+def test_train_mnist_script_takes_the_batches_fit_takes(monkeypatch, capsys):
+    """Consecutive ``--batch-size`` rows of a fresh permutation, the last batch smaller, as ``fit`` does."""
+    full = fnmlp.load_mnist()
+    small = attrs.evolve(full, train=fnmlp.Split(full.train.x[:250], full.train.y[:250]),
+                         validation=fnmlp.Split(full.validation.x[:50], full.validation.y[:50]),
+                         test=fnmlp.Split(full.test.x[:50], full.test.y[:50]))
+    monkeypatch.setattr(fnmlp, "load_mnist", lambda **kwargs: small)
+    sizes, loss_and_grads = [], fnmlp.loss_and_grads
+    monkeypatch.setattr(fnmlp, "loss_and_grads",
+                        lambda spec, params, state, x, y: sizes.append(len(x)) or loss_and_grads(spec, params, state, x, y))
+    monkeypatch.setattr(sys, "argv", ["train_mnist.py", "--epochs", "2", "--batch-size", "100"])
+    script = importlib.util.spec_from_file_location("train_mnist", ROOT / "scripts" / "train_mnist.py")
+    module = importlib.util.module_from_spec(script)
+    script.loader.exec_module(module)
+    module.main()
+    assert sizes == [100, 100, 50] * 2
+    assert "test loss" in capsys.readouterr().out
