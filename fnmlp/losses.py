@@ -58,8 +58,10 @@ def one_hot(labels: Any, num_classes: int = 10, dtype: Any = np.float64) -> np.n
     return out
 
 
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """``logits - logsumexp(logits)`` row by row, finite for any finite logits."""
+def log_softmax(logits: Any) -> np.ndarray:
+    """``logits - logsumexp(logits)`` row by row, ``(batch, classes)`` float32/float64 (integers become
+    float64); finite for any finite logits."""
+    logits = _checks.float_array("logits", logits, ndim=2)
     shifted = logits - logits.max(axis=1, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return shifted

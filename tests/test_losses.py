@@ -70,3 +70,17 @@ def test_one_hot_round_trip_and_checks():
         fnmlp.class_indices(np.array([[np.nan, 1.0, 0.0]]), 3)
     with pytest.raises(ValueError, match="^labels: expected 3 rows, as many as logits"):
         fnmlp.softmax_cross_entropy(np.zeros((3, 3)), [0, 1])
+
+
+def test_log_softmax_is_minus_the_loss_at_each_class_and_checks_its_input():
+    rng = np.random.default_rng(2)
+    logits = rng.normal(0, 5, (6, 4))
+    result = fnmlp.log_softmax(logits)
+    for label in range(4):
+        losses, _ = fnmlp.softmax_cross_entropy(logits, np.full(6, label))
+        np.testing.assert_allclose(-result[:, label], losses, rtol=1e-12)
+    np.testing.assert_allclose(fnmlp.log_softmax([[1, 2, 3]]), fnmlp.log_softmax(np.array([[1.0, 2.0, 3.0]])), rtol=0)
+    with pytest.raises(ValueError, match=r"^logits: expected a 2-D array, got shape \(3,\)"):
+        fnmlp.log_softmax(np.zeros(3))
+    with pytest.raises(ValueError, match="^logits: expected finite values, got NaN or infinity"):
+        fnmlp.log_softmax([[0.0, np.nan]])
