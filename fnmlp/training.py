@@ -101,8 +101,16 @@ def run_epochs(step: Callable, evaluate: Callable, carry: Any, x: np.ndarray, la
     ``evaluate(carry) -> (val_loss, val_error)``. ``gather(array, rows)`` takes the batch rows
     (default ``array[rows]``). ``on_batch(epoch, batch, num_batches, loss, error)`` sees the running
     means; ``on_epoch(stats, carry, order)`` sees each finished epoch. A non-finite batch loss raises
-    ``TrainingDiverged`` at once (overflow warnings on the way there are silenced).
+    ``TrainingDiverged`` at once (overflow warnings on the way there are silenced). The arguments are
+    checked before the first ``shuffle``.
     """
+    n = x.shape[0]
+    if labels.shape[0] != n:
+        _checks.fail(ValueError, "labels", f"{n} rows, as many as x", labels.shape[0])
+    _checks.permutation("order", order, n)
+    first_epoch = _checks.integer("first_epoch", first_epoch, minimum=1)
+    last_epoch = _checks.integer("last_epoch", last_epoch)
+    batch_size = _checks.integer("batch_size", batch_size, minimum=1, maximum=n)
     gather = gather or (lambda array, rows: array[rows])
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below, by the loss
         return _epochs(step, evaluate, carry, x, labels, order, shuffle, first_epoch, last_epoch,

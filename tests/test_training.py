@@ -230,3 +230,28 @@ def test_a_train_state_keeps_a_copy_of_the_callers_generator():
     assert start.rng is not caller and unchanged.final.rng is not caller
     np.testing.assert_array_equal(start.rng.random(3), expected)
     np.testing.assert_array_equal(unchanged.final.rng.random(3), expected)
+
+
+def test_run_epochs_refuses_bad_arguments_before_the_first_shuffle_or_step():
+    x, labels = problem(n=6)
+    steps = []
+
+    def step(carry, xb, yb):
+        steps.append(len(xb))
+        return carry, 0.0, 0
+
+    cases = [
+        (dict(labels=labels[:4]), ValueError, "labels: expected 6 rows, as many as x, got 4"),
+        (dict(batch_size=0), ValueError, "batch_size: expected an integer in 1..6, got 0"),
+        (dict(order=np.array([0, 1, 2, 3, 4, 4])), ValueError, "order: expected a permutation of 0..5"),
+        (dict(first_epoch=1.0), TypeError, "first_epoch: expected an integer, got 1.0"),
+    ]
+    for change, error, message in cases:
+        order = np.arange(6)
+        kwargs = {**dict(labels=labels, order=order, first_epoch=1, batch_size=2), **change}
+        labels_given = kwargs.pop("labels")
+        with pytest.raises(error, match=f"^{re.escape(message)}"):
+            fnmlp.run_epochs(step, lambda carry: (0.0, 0.0), None, x, labels_given,
+                             shuffle=np.random.default_rng(0).shuffle, last_epoch=2, **kwargs)
+        np.testing.assert_array_equal(order, np.arange(6))
+    assert steps == []
