@@ -30,8 +30,8 @@ class ForwardCache:
     """What ``backward`` needs from a forward pass.
 
     ``outputs[0]`` is the input ``x``; ``outputs[i + 1]`` is layer ``i``'s output after its activation,
-    ``(batch, n[i+1])``, so ``outputs[-1]`` are the logits. ``batchnorm[i]`` holds BatchNorm layer
-    ``i``'s normalised values and inverse standard deviation. ``train`` is the mode of the pass.
+    ``(batch, n[i+1])``, so ``outputs[-1]`` are the logits. ``batchnorm[i]`` is BatchNorm layer ``i``'s
+    ``BatchNormCache``. ``train`` is the mode of the pass.
     """
 
     train: bool
