@@ -129,7 +129,7 @@ def _report(error: BaseException) -> None:
     print(f"fnmlp: error: {message}", file=sys.stderr)
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class Run:
     """A run about to train: where it lives, what it trains and where it starts."""
 
