@@ -58,13 +58,13 @@ def read_history(meta: dict) -> tuple:
 def write_run_outputs(directory: Path, config: dict, spec: MLPSpec, dataset: Any, splits: dict,
                       latest: TrainState, history: list, status: str, message: str,
                       wall_seconds: float) -> dict:
-    """Evaluate ``latest`` on the test split and write params, metrics, plots and the summary.
+    """Evaluate ``latest`` on the test split and write params, plots and the summary (``metrics.csv``
+    is written with each checkpoint, so it already holds ``history``).
 
     Returns the summary written to ``summary.json``.
     """
     test_loss, test_error = evaluate(spec, latest.params, latest.bn_state, splits["test"].x, splits["test"].y)
     save_params(directory / "params.npz", spec, latest.params, latest.bn_state)
-    write_metrics(directory / "metrics.csv", history)
     if history:
         plot_history(history, directory)
     last = history[-1] if history else None
