@@ -163,7 +163,8 @@ def read_png(path: PathLike) -> np.ndarray:
         alpha = image[..., -1:]
         image = image[..., :-1] * alpha + (1.0 - alpha)
     if image.ndim == 3 and image.shape[2] == 3:
-        image = image @ LUMINANCE
+        gray = (image[..., 0] == image[..., 1]) & (image[..., 1] == image[..., 2])
+        image = np.where(gray, image[..., 0], image @ LUMINANCE)  # gray stays exactly gray
     elif image.ndim == 3 and image.shape[2] == 1:
         image = image[..., 0]
     if image.ndim != 2 or 0 in image.shape:
