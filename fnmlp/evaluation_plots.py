@@ -7,6 +7,7 @@ import math
 import os
 from typing import Any, Union
 
+import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -21,6 +22,7 @@ DPI = 100
 CONFUSION_SIZE = (7.0, 6.0)
 GRID_COLUMNS = 6
 TILE_SIZE = (1.5, 1.7)
+TILE_IMAGE = 1.2  # inches of a tile's width its image takes
 HEADER_HEIGHT = 0.5
 ANNOTATE_UP_TO = 30
 
@@ -66,16 +68,32 @@ def plot_mistakes(images: Any, true: Any, predicted: Any, probability: Any, path
                   title: str) -> None:
     """A grid of ``GRID_COLUMNS`` columns of the uint8 ``images`` ``(m, side, side)`` (white ink on
     black, drawn dark on light), each titled ``"true -> predicted (p)"``, written to ``path`` as a
-    PNG of ``mistakes_figure_size(m)`` inches at ``DPI``; with ``m == 0``, a note saying so."""
+    PNG of ``mistakes_figure_size(m)`` inches at ``DPI``; with ``m == 0``, a note saying so.
+
+    The tiles are one mosaic in one axes, which draws in a fraction of the time of an axes per tile.
+    """
     images = np.asarray(images)
-    figure = Figure(figsize=mistakes_figure_size(len(images)), layout="constrained")
-    figure.suptitle(title)
-    if len(images) == 0:
+    count = len(images)
+    width, height = mistakes_figure_size(count)
+    figure = Figure(figsize=(width, height))
+    figure.suptitle(title, y=1 - 0.1 / height, va="top")
+    if count == 0:
         figure.text(0.5, 0.4, "no mistakes", ha="center", va="center", fontsize="large")
-    columns = min(len(images), GRID_COLUMNS)
+        _save(figure, path)
+        return
+    side = images.shape[1]
+    columns, rows = min(count, GRID_COLUMNS), math.ceil(count / GRID_COLUMNS)
+    cell_width = side * TILE_SIZE[0] / TILE_IMAGE  # in pixels of the images
+    cell_height = cell_width * TILE_SIZE[1] / TILE_SIZE[0]
+    mosaic = np.full((round(rows * cell_height), round(columns * cell_width)), np.nan)
+    axes = figure.add_axes((0, 0, 1, 1 - HEADER_HEIGHT / height))
     for k, image in enumerate(images):
-        axes = figure.add_subplot(math.ceil(len(images) / columns), columns, k + 1)
-        axes.imshow(image, cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
-        axes.set_title(f"{true[k]} -> {predicted[k]} ({probability[k]:.2f})", fontsize="medium")
-        axes.set_axis_off()
+        left = round((k % columns + 0.5) * cell_width - side / 2)
+        bottom = round((k // columns + 1) * cell_height - (cell_width - side) / 2)
+        mosaic[bottom - side:bottom, left:left + side] = image
+        axes.text(left + side / 2, bottom - side - 1.5, f"{true[k]} -> {predicted[k]} ({probability[k]:.2f})",
+                  ha="center", va="bottom", fontsize="medium")
+    colours = matplotlib.colormaps["gray_r"].with_extremes(bad="white")
+    axes.imshow(mosaic, cmap=colours, vmin=0, vmax=255, interpolation="nearest", aspect="auto")
+    axes.set_axis_off()
     _save(figure, path)
