@@ -20,7 +20,7 @@ stores digits):
 - an image already ``side x side`` (28x28 for MNIST) is then used as it is, as an MNIST image saved
   as a PNG would be;
 - any other size is brought to ``side x side`` as MNIST's digits were: the background level is
-  subtracted, the ink's bounding box (pixels above 10% of the darkest ink) is scaled, keeping its
+  subtracted, the ink's bounding box (pixels above 10% of the strongest ink) is scaled, keeping its
   aspect ratio, so that its longer side is 20/28 of ``side`` (area averaging, which anti-aliases),
   its ink is stretched so that the strongest pixel is 255, and it is placed so that its centre of
   mass falls on pixel ``(side / 2, side / 2)``, to the nearest pixel. An image without ink is refused.
