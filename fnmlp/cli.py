@@ -19,7 +19,7 @@ from typing import NoReturn, Optional, Sequence
 import attrs
 import numpy as np
 
-from . import __version__
+from . import __version__, evaluate_command, predict_command
 from .activations import ACTIVATIONS
 from .checkpoint import load_train_state, save_train_state
 from .datasets import DATASET_NAMES, Split, load_dataset
@@ -108,13 +108,16 @@ def build_parser() -> argparse.ArgumentParser:
     option(files, "--progress", "lines: one line per epoch; bar: also a bar while each epoch runs; auto: bar "
            "when stderr is a terminal, else lines; none: nothing",
            choices=["auto", "bar", "lines", "none"])
+    evaluate_command.add_parser(commands)
+    predict_command.add_parser(commands)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (0, 2 usage, 3 diverged, 130 interrupted)."""
     try:
-        return train(build_parser().parse_args(argv))
+        args = build_parser().parse_args(argv)
+        return {"evaluate": evaluate_command.run, "predict": predict_command.run}.get(args.command, train)(args)
     except (UsageError, ValueError, TypeError, FileNotFoundError) as error:
         _report(error)
         return EXIT_USAGE

@@ -1,7 +1,8 @@
 """What a training run leaves in its directory.
 
 - ``checkpoint.npz``: the full training state after the last finished epoch (``fnmlp.checkpoint``)
-- ``params.npz``: the final parameters and BatchNorm statistics
+- ``params.npz``: the final parameters and BatchNorm statistics, with ``dataset_meta`` in its meta
+  (how the inputs were scaled), so that it alone can evaluate and predict
 - ``metrics.csv``: ``epoch,train_loss,train_error,val_loss,val_error,seconds``, one row per epoch
 - ``summary.json``: configuration, seed, final figures, timings, versions
 - ``train_loss.png``, ``train_error.png``, ``val_loss.png``, ``val_error.png``, ``curves.png``
@@ -15,6 +16,7 @@ import csv
 import datetime
 import io
 import json
+import os
 import platform
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ import numpy as np
 from . import __version__
 from ._atomic import atomic_write
 from .checkpoint import save_params
-from .plotting import plot_history
+from .datasets import DATASET_NAMES
 from .spec import MLPSpec
 from .training import EpochStats, TrainState, evaluate
 
@@ -64,8 +66,11 @@ def write_run_outputs(directory: Path, config: dict, spec: MLPSpec, dataset: Any
     Returns the summary written to ``summary.json``.
     """
     test_loss, test_error = evaluate(spec, latest.params, latest.bn_state, splits["test"].x, splits["test"].y)
-    save_params(directory / "params.npz", spec, latest.params, latest.bn_state)
+    save_params(directory / "params.npz", spec, latest.params, latest.bn_state,
+                {"dataset": dataset_meta(dataset, config["dataset"])})
     if history:
+        from .plotting import plot_history  # matplotlib only where a plot is drawn
+
         plot_history(history, directory)
     last = history[-1] if history else None
     training_seconds = sum(stats.seconds for stats in history)
@@ -93,6 +98,16 @@ def write_run_outputs(directory: Path, config: dict, spec: MLPSpec, dataset: Any
         json.dump(summary, file, indent=2)
         file.write("\n")
     return summary
+
+
+def dataset_meta(dataset: Any, source: str) -> dict:
+    """What a trained network needs to know of its data set: its ``name``, the ``source`` that
+    ``load_dataset`` takes (a directory made absolute), ``num_classes``, and the ``pixel_mean`` and
+    ``pixel_std`` that scaled every input, as ``(pixels / 255 - pixel_mean) / pixel_std``."""
+    if source.lower() not in DATASET_NAMES:
+        source = os.path.abspath(source)
+    return {"name": dataset.name, "source": source, "num_classes": int(dataset.num_classes),
+            "pixel_mean": float(dataset.pixel_mean), "pixel_std": float(dataset.pixel_std)}
 
 
 def _number(value: Any) -> Any:
