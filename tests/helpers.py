@@ -12,7 +12,9 @@ import fnmlp
 
 
 def reference_activation(name, z):
-    if name == "identity":
+    """The activation ``name`` (or an ``Activation`` record's name) written out directly."""
+    name = getattr(name, "name", name)
+    if name in ("identity", "linear"):
         return z
     if name == "sigmoid":
         return 1.0 / (1.0 + np.exp(-z))
@@ -20,7 +22,20 @@ def reference_activation(name, z):
         return np.tanh(z)
     if name == "relu":
         return np.where(z > 0, z, 0.0)
+    if name == "leaky_relu":
+        return np.where(z > 0, z, 0.01 * z)
+    if name == "elu":
+        return np.where(z > 0, z, np.exp(np.minimum(z, 0)) - 1)
+    if name == "gelu":
+        return 0.5 * z * (1 + np.tanh(np.sqrt(2 / np.pi) * (z + 0.044715 * z ** 3)))
+    if name == "softplus":
+        return np.logaddexp(0.0, z)
+    if name == "silu":
+        return z / (1 + np.exp(-z))
     raise ValueError(name)
+
+
+KINKED = ("relu", "leaky_relu", "elu")
 
 
 def reference_forward(spec, params, state, x, train):
@@ -103,11 +118,12 @@ def random_problem(spec, batch, seed, kink_margin=1e-3):
                                      running_var=[rng.uniform(0.5, 2.0, n) for n in widths])
         x = rng.standard_normal((batch, spec.layer_sizes[0]))
         labels = rng.integers(0, spec.layer_sizes[-1], batch)
-        if "relu" not in spec.activations:
+        names = [getattr(a, "name", a) for a in spec.activations]
+        if not set(names) & set(KINKED):
             return params, state, x, labels
         margins = [np.abs(z).min() for train in (True, False)
-                   for z, name in zip(reference_forward(spec, params, state, x, train)[1], spec.activations)
-                   if name == "relu"]
+                   for z, name in zip(reference_forward(spec, params, state, x, train)[1], names)
+                   if name in KINKED]
         if min(margins) > kink_margin:
             return params, state, x, labels
     raise RuntimeError("could not draw a problem away from the ReLU kink")
