@@ -80,8 +80,10 @@ class Activation:
         return self.derivative(z, a)
 
     def forward(self, z: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
-        """``a``, through ``apply`` when given (into ``out``), else ``fn(z)``."""
-        return self.fn(z) if self.apply is None else self.apply(z, out=out)
+        """``a``, through ``apply`` when given (into ``out``), else ``fn(z)`` cast to ``z``'s dtype."""
+        if self.apply is None:
+            return np.asarray(self.fn(z)).astype(z.dtype, copy=False)
+        return self.apply(z, out=out)
 
     def backward(self, delta: np.ndarray, z: Optional[np.ndarray], a: Optional[np.ndarray]) -> np.ndarray:
         """``delta * da/dz``, a new array."""
