@@ -38,11 +38,14 @@ def reference_activation(name, z):
 KINKED = ("relu", "leaky_relu", "elu")
 
 
-def reference_forward(spec, params, state, x, train):
-    """Returns (logits, pre_activations, new_running_mean, new_running_var)."""
+def reference_forward(spec, params, state, x, train, masks=None):
+    """Returns (logits, pre_activations, new_running_mean, new_running_var). ``masks[i]`` (or ``None``)
+    multiplies layer ``i``'s input: dropout with its mask held fixed."""
     a = x
     pre, means, variances = [], [], []
     for i in range(spec.num_layers):
+        if masks is not None and masks[i] is not None:
+            a = a * masks[i]
         z = a @ params.W[i] + params.b[i]
         if i < spec.num_bn_layers:
             if train:
@@ -60,11 +63,17 @@ def reference_forward(spec, params, state, x, train):
     return a, pre, means, variances
 
 
-def reference_mean_loss(spec, params, state, x, labels, train=True):
-    logits = reference_forward(spec, params, state, x, train)[0]
+def reference_mean_loss(spec, params, state, x, labels, train=True, masks=None):
+    """The mean of ``spec.loss`` (cross-entropy or MSE) over the batch plus the L2 term
+    ``0.5 * l2 / batch * sum ||W||^2``, written out directly."""
+    logits = reference_forward(spec, params, state, x, train, masks)[0]
+    penalty = 0.5 * spec.l2 / x.shape[0] * sum((W ** 2).sum() for W in params.W)
+    if spec.loss.name == "mse":
+        targets = np.asarray(labels, dtype=np.float64).reshape(logits.shape)
+        return ((logits - targets) ** 2).mean() + penalty
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return -log_probs[np.arange(len(labels)), labels].mean()
+    return -log_probs[np.arange(len(labels)), labels].mean() + penalty
 
 
 def replace_leaf(record, field, layer, array):
