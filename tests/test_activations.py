@@ -33,6 +33,15 @@ class StudentLeakyReLU(hw1.Activation):
         return np.where(self.state > 0, 1.0, 0.05)
 
 
+@pytest.fixture(autouse=True)
+def registry_as_it_was():
+    """Activations a test registers are forgotten after it, so other tests see the built-ins only."""
+    saved = dict(fnmlp.ACTIVATIONS)
+    yield
+    fnmlp.ACTIVATIONS.clear()
+    fnmlp.ACTIVATIONS.update(saved)
+
+
 @pytest.fixture(scope="module")
 def mnist_slice():
     data = fnmlp.load_mnist(dtype=np.float64)
@@ -264,3 +273,12 @@ def test_every_new_builtin_is_a_cli_activation(name):
     from fnmlp import cli
     config = cli.checked_config({**cli.DEFAULTS, "activation": [name]})
     assert config["activation"] == [name] * len(config["hidden"]) + ["identity"]
+
+
+def test_the_readme_example_runs():
+    from pathlib import Path
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    start = readme.index("# test_my_activation.py")
+    namespace = {}
+    exec(readme[start:readme.index("```", start)], namespace)
+    namespace["test_my_activation"]()
