@@ -1,6 +1,7 @@
 """Mean squared error and R^2: values against the formulas written out, targets, gradients, and a
 regression network that fits sin on [-3, 3]."""
 
+import attrs
 import numpy as np
 import pytest
 
@@ -115,3 +116,15 @@ def test_a_regression_network_fits_sin_through_the_functional_api():
     assert loss_sum / 200 == pytest.approx(mse, rel=1e-10)
     assert spec.loss.metric(totals) == pytest.approx(sklearn_r2(y, prediction), rel=1e-10)
     assert spec.loss.metric(totals) > 0.998
+
+
+def test_check_loss_catches_a_wrong_gradient_and_a_fused_form_that_disagrees():
+    mse = fnmlp.MEAN_SQUARED_ERROR
+    halved = attrs.evolve(mse, name="halved_grad", grad=lambda cache: cache.diff / cache.diff.shape[1])
+    with pytest.raises(AssertionError, match=r"^loss 'halved_grad' grad at \(\d+, \d+\): analytic gradient"):
+        fnmlp.check_loss(halved)
+    unfused = attrs.evolve(mse, name="unfused", fused=None)
+    assert fnmlp.check_loss(unfused).errors["fused"] < 1e-12  # the default fused form, from value and grad
+    off = attrs.evolve(mse, name="off", fused=lambda o, t, scale=1.0: (1.0, np.zeros_like(o)))
+    with pytest.raises(AssertionError, match="^loss 'off' fused: sum 1.0"):
+        fnmlp.check_loss(off)
