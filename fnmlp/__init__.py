@@ -6,7 +6,7 @@ The functional API::
     params, state = fnmlp.init_params(spec, rng=0)
     opt = fnmlp.sgd(lr=0.01, momentum=0.9)
     opt_state = opt.init(params)
-    loss, grads, state = fnmlp.loss_and_grads(spec, params, state, x, labels)
+    loss, grads, state = fnmlp.loss_and_grads(spec, params, state, x, labels)   # rng=... with dropout
     params, opt_state = opt.update(grads, opt_state, params)
 
     fnmlp.save_params("params.npz", spec, params, state)   # and load_params; no pickle
@@ -16,7 +16,7 @@ The functional API::
 
 __version__ = "0.1.0"
 
-from .activations import ACTIVATIONS, Activation
+from .activations import ACTIVATIONS, Activation, get_activation, register_activation
 from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
 from .checkpoint import (load_checkpoint, load_params, load_train_state, save_checkpoint, save_params,
                          save_train_state)
@@ -24,8 +24,10 @@ from .datasets import (Dataset, Split, download_mnist, load_dataset, load_fashio
                        load_mnist)
 from .idx import read_idx
 from .initializers import as_rng, weight_initializer, zeros_bias_init
-from .losses import (SoftmaxCrossEntropyCache, class_indices, log_softmax, one_hot, softmax_cross_entropy,
-                     softmax_cross_entropy_grad)
+from .gradcheck import GradReport, check_activation, check_grads, check_loss
+from .losses import (LOSSES, MEAN_SQUARED_ERROR, SOFTMAX_CROSS_ENTROPY, Loss, SoftmaxCrossEntropyCache,
+                     SquaredErrorCache, class_indices, get_loss, log_softmax, mean_squared_error,
+                     mean_squared_error_grad, one_hot, register_loss, softmax_cross_entropy, softmax_cross_entropy_grad)
 from .network import ForwardCache, backward, backward_with_input_grad, forward, loss_and_grads, predict
 from .optim import SGD, SGDState, sgd
 from .params import BatchNormState, Params, astype, check_params, check_state, init_params, param_shapes
@@ -46,4 +48,7 @@ __all__ = [
     "Dataset", "Split", "download_mnist", "load_dataset", "load_fashion_mnist", "load_idx_dataset", "load_mnist",
     "read_idx", "hw1",
     "load_checkpoint", "load_params", "load_train_state", "save_checkpoint", "save_params", "save_train_state",
+    "get_activation", "register_activation", "LOSSES", "Loss", "MEAN_SQUARED_ERROR", "SOFTMAX_CROSS_ENTROPY",
+    "SquaredErrorCache", "get_loss", "mean_squared_error", "mean_squared_error_grad", "register_loss",
+    "GradReport", "check_activation", "check_grads", "check_loss",
 ]

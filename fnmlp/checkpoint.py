@@ -32,6 +32,8 @@ import numpy as np
 
 from . import _checks
 from ._atomic import atomic_write
+from .activations import ACTIVATIONS, unknown_activation_hint
+from .losses import LOSSES
 from .optim import SGD, SGDState
 from .params import BatchNormState, Params, check_params, check_state, param_shapes
 from .spec import MLPSpec
@@ -117,6 +119,7 @@ def _save_path(path: Any) -> str:
 
 def _check_arrays(spec: MLPSpec, params: Any, state: Any, opt_state: Any, prefix: str, state_name: str) -> None:
     _checks.instance("spec", spec, MLPSpec)
+    _check_registered(spec)
     check_params(spec, params, f"{prefix}params")
     check_state(spec, state, f"{prefix}{state_name}")
     if opt_state is not None:
@@ -228,6 +231,7 @@ def _load(path: PathLike) -> tuple:
     ``(optimizer, epoch, order, rng)`` or ``None``."""
     path = _path(path)
     header, arrays = _read(path)
+    _check_names(path, header["spec"])
     try:
         spec = MLPSpec(**header["spec"])
     except (TypeError, ValueError) as error:
@@ -248,6 +252,35 @@ def _load(path: PathLike) -> tuple:
     if arrays:
         _file_error(path, "only the arrays its header describes", f"also {sorted(arrays)[:8]}")
     return spec, params, state, opt_state, header["meta"], train
+
+
+def _check_names(path: str, spec: dict) -> None:
+    """Refuse a spec naming an activation or a loss this program has not registered (never another in
+    its place), saying how to make it known."""
+    names = spec.get("activations")
+    for i, name in enumerate(names if isinstance(names, list) else []):
+        if isinstance(name, str) and name not in ACTIVATIONS:
+            raise ValueError(f"{path}: its spec's activations[{i}] is {name!r}, an activation this program does not "
+                             f"know (known: {', '.join(sorted(ACTIVATIONS))}); {unknown_activation_hint(name)}, "
+                             f"then load again")
+    loss = spec.get("loss", "softmax_cross_entropy")
+    if isinstance(loss, str) and loss not in LOSSES:
+        raise ValueError(f"{path}: its spec's loss is {loss!r}, a loss this program does not know (known: "
+                         f"{', '.join(sorted(LOSSES))}); make it known first with fnmlp.register_loss(fnmlp.Loss("
+                         f"{loss!r}, ...)), then load again")
+
+
+def _check_registered(spec: MLPSpec) -> None:
+    """Refuse to save a spec whose activations or loss its names would not give back on loading."""
+    for i, activation in enumerate(spec.activations):
+        if ACTIVATIONS.get(activation.name) is not activation:
+            _checks.fail(ValueError, f"spec.activations[{i}]", "an activation registered under its name, so that "
+                         f"loading finds it again (fnmlp.register_activation(activation) first)",
+                         f"{activation.name!r}, " + ("not registered" if activation.name not in ACTIVATIONS
+                                                     else "another activation than the one registered by that name"))
+    if LOSSES.get(spec.loss.name) is not spec.loss:
+        _checks.fail(ValueError, "spec.loss", "a loss registered under its name (fnmlp.register_loss(loss) first)",
+                     repr(spec.loss.name))
 
 
 def _train(train: dict, opt_state: Optional[SGDState], arrays: dict) -> tuple:

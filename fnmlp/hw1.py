@@ -34,10 +34,10 @@ import attrs
 import numpy as np
 
 from . import _checks
-from .activations import ACTIVATIONS
+from . import activations as core_activations
 from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
-from .losses import _per_example_grad, _softmax_cross_entropy, class_indices
-from .network import ForwardCache, _backward, _forward
+from .kernels import ForwardCache, backward as _backward, forward as _forward
+from .losses.cross_entropy import _per_example_grad, _softmax_cross_entropy, class_indices
 from .optim import SGD
 from .params import BatchNormState, Params, init_params, param_shapes
 from .spec import MLPSpec
@@ -73,7 +73,7 @@ class Activation:
     def _core(self):
         if self.name is None:
             raise NotImplementedError("Activation is abstract: use Identity, Sigmoid, Tanh or ReLU")
-        return ACTIVATIONS[self.name]
+        return core_activations.ACTIVATIONS[self.name]
 
 
 class Identity(Activation):
@@ -242,7 +242,9 @@ class MLP:
     ``len(hiddens) + 1`` affine layers map ``input_size`` features through ``hiddens`` to
     ``output_size`` logits; layer ``i`` computes ``z = a @ W[i] + b[i]``, then, for
     ``i < num_bn_layers``, ``z = bn_layers[i](z, eval=not train_mode)``, then ``activations[i](z)``
-    (one ``Identity``, ``Sigmoid``, ``Tanh`` or ``ReLU`` object per layer). ``criterion`` must be a
+    (one ``Identity``, ``Sigmoid``, ``Tanh`` or ``ReLU`` object per layer, or any other object with the
+    handout's interface, ``forward(x)`` returning the output and keeping ``state``, and ``derivative()``,
+    such as a subclass of ``Activation`` of your own: its methods are called for its layer). ``criterion`` must be a
     ``SoftmaxCrossEntropy``. Construction calls ``weight_init_fn(fan_in, fan_out)`` for each layer in
     order, then ``bias_init_fn(fan_out)`` for each layer (``b[i]`` keeps the shape it returns,
     ``(1, fan_out)`` or ``(fan_out,)``), and draws nothing else from any random generator.
@@ -260,7 +262,8 @@ class MLP:
             _checks.fail(TypeError, "hiddens", "a sequence of layer widths", _checks.describe(hiddens))
         hiddens = [_checks.integer(f"hiddens[{i}]", n, minimum=1) for i, n in enumerate(hiddens)]
         nlayers = len(hiddens) + 1
-        names = _activation_names(activations, nlayers)
+        self._wrappers = {}
+        names = _activation_records(activations, nlayers, self._wrappers)
         for name, fn in (("weight_init_fn", weight_init_fn), ("bias_init_fn", bias_init_fn)):
             if not callable(fn):
                 _checks.fail(TypeError, name, "a callable", _checks.describe(fn))
@@ -314,7 +317,8 @@ class MLP:
         logits, cache, new_state = _forward(spec, params, state, x, train)
         self._spec, self._last = spec, _Pass(spec, params, cache, bn_layers)
         for activation, output in zip(self.activations, cache.outputs[1:]):
-            activation.state = output
+            if type(activation) in _BUILTIN_CLASSES:  # others keep what their own forward kept
+                activation.state = output
         for i, layer in enumerate(bn_layers):
             layer._remember(cache.batchnorm[i], new_state.running_mean[i], new_state.running_var[i])
         return logits
@@ -369,7 +373,7 @@ class MLP:
         now, checked, and the BatchNorm objects (a tuple, empty without BatchNorm)."""
         spec = self._spec
         n, L = spec.layer_sizes, spec.num_layers
-        names = _activation_names(self.activations, L)
+        names = _activation_records(self.activations, L, self._wrappers)
         W = [_array(f"W[{i}]", w, [(n[i], n[i + 1])]) for i, w in enumerate(_listed("W", self.W, L))]
         b = [_vector(f"b[{i}]", v, n[i + 1]) for i, v in enumerate(_listed("b", self.b, L))]
         bn_layers = self._bn_layers(spec)
@@ -477,14 +481,46 @@ def _listed(name: str, value: Any, length: int, each: str = "layer") -> Sequence
     return value
 
 
-def _activation_names(activations: Any, length: int) -> tuple:
-    names = []
+_BUILTIN_CLASSES = (Identity, Sigmoid, Tanh, ReLU)
+
+
+def _activation_records(activations: Any, length: int, wrappers: dict) -> tuple:
+    """The core ``Activation`` record of each layer: the built-ins' own, or one that calls the object's
+    ``forward`` and ``derivative`` (kept in ``wrappers`` by object, so the spec stays the same)."""
+    records = []
     for i, activation in enumerate(_listed("activations", activations, length)):
-        if not isinstance(activation, Activation) or activation.name not in ACTIVATIONS:
-            _checks.fail(TypeError, f"activations[{i}]", "an Identity, Sigmoid, Tanh or ReLU object",
-                         _checks.describe(activation))
-        names.append(activation.name)
-    return tuple(names)
+        if type(activation) in _BUILTIN_CLASSES:
+            records.append(core_activations.ACTIVATIONS[activation.name])
+            continue
+        if isinstance(activation, type) or not (callable(getattr(activation, "forward", None))
+                                                and callable(getattr(activation, "derivative", None))):
+            _checks.fail(TypeError, f"activations[{i}]", "an Identity, Sigmoid, Tanh or ReLU object, or another "
+                         "with the handout's interface (forward(x), derivative())", _checks.describe(activation))
+        kept = wrappers.get(id(activation))
+        if kept is None or kept[0] is not activation:
+            kept = wrappers[id(activation)] = (activation, _handout_activation(activation, i))
+        records.append(kept[1])
+    return tuple(records)
+
+
+def _handout_activation(obj: Any, layer: int) -> core_activations.Activation:
+    """A core record whose ``fn`` is ``obj.forward`` (on a copy of ``z``, which may be BatchNorm's
+    kept output) and whose derivative is ``obj.derivative()``, computed from what that forward kept."""
+    name = f"activations[{layer}]"
+
+    def fn(z: np.ndarray) -> np.ndarray:
+        a = _checks.float_array(f"{name}.forward(x)", obj.forward(z.copy()), ndim=None, finite=False)
+        if a.shape != z.shape:
+            _checks.fail(ValueError, f"{name}.forward(x)", f"shape {z.shape}, the input's", f"shape {a.shape}")
+        return a.astype(z.dtype, copy=False)
+
+    def derivative(a: np.ndarray) -> np.ndarray:
+        grad = _checks.float_array(f"{name}.derivative()", obj.derivative(), ndim=None, finite=False)
+        if grad.shape not in ((), a.shape):
+            _checks.fail(ValueError, f"{name}.derivative()", f"shape {a.shape}, the output's", f"shape {grad.shape}")
+        return grad
+
+    return core_activations.Activation(f"{type(obj).__name__}", fn, derivative, uses="a")
 
 
 def _one_hot(name: str, labels: Any, shape: tuple) -> tuple:

@@ -18,8 +18,8 @@ import numpy as np
 from . import _checks
 from .flat import FlatLayout
 from .initializers import as_rng
-from .losses import _softmax_cross_entropy, class_indices
-from .network import _forward, _loss_and_grads
+from .kernels import forward as _forward, loss_and_grads as _loss_and_grads
+from .losses.cross_entropy import _softmax_cross_entropy, class_indices
 from .optim import SGD, SGDState
 from .params import BatchNormState, Params, astype, check_params, check_state
 from .spec import MLPSpec

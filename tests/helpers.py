@@ -12,7 +12,9 @@ import fnmlp
 
 
 def reference_activation(name, z):
-    if name == "identity":
+    """The activation ``name`` (or an ``Activation`` record's name) written out directly."""
+    name = getattr(name, "name", name)
+    if name in ("identity", "linear"):
         return z
     if name == "sigmoid":
         return 1.0 / (1.0 + np.exp(-z))
@@ -20,14 +22,30 @@ def reference_activation(name, z):
         return np.tanh(z)
     if name == "relu":
         return np.where(z > 0, z, 0.0)
+    if name == "leaky_relu":
+        return np.where(z > 0, z, 0.01 * z)
+    if name == "elu":
+        return np.where(z > 0, z, np.exp(np.minimum(z, 0)) - 1)
+    if name == "gelu":
+        return 0.5 * z * (1 + np.tanh(np.sqrt(2 / np.pi) * (z + 0.044715 * z ** 3)))
+    if name == "softplus":
+        return np.logaddexp(0.0, z)
+    if name == "silu":
+        return z / (1 + np.exp(-z))
     raise ValueError(name)
 
 
-def reference_forward(spec, params, state, x, train):
-    """Returns (logits, pre_activations, new_running_mean, new_running_var)."""
+KINKED = ("relu", "leaky_relu", "elu")
+
+
+def reference_forward(spec, params, state, x, train, masks=None):
+    """Returns (logits, pre_activations, new_running_mean, new_running_var). ``masks[i]`` (or ``None``)
+    multiplies layer ``i``'s input: dropout with its mask held fixed."""
     a = x
     pre, means, variances = [], [], []
     for i in range(spec.num_layers):
+        if masks is not None and masks[i] is not None:
+            a = a * masks[i]
         z = a @ params.W[i] + params.b[i]
         if i < spec.num_bn_layers:
             if train:
@@ -45,11 +63,17 @@ def reference_forward(spec, params, state, x, train):
     return a, pre, means, variances
 
 
-def reference_mean_loss(spec, params, state, x, labels, train=True):
-    logits = reference_forward(spec, params, state, x, train)[0]
+def reference_mean_loss(spec, params, state, x, labels, train=True, masks=None):
+    """The mean of ``spec.loss`` (cross-entropy or MSE) over the batch plus the L2 term
+    ``0.5 * l2 / batch * sum ||W||^2``, written out directly."""
+    logits = reference_forward(spec, params, state, x, train, masks)[0]
+    penalty = 0.5 * spec.l2 / x.shape[0] * sum((W ** 2).sum() for W in params.W)
+    if spec.loss.name == "mse":
+        targets = np.asarray(labels, dtype=np.float64).reshape(logits.shape)
+        return ((logits - targets) ** 2).mean() + penalty
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return -log_probs[np.arange(len(labels)), labels].mean()
+    return -log_probs[np.arange(len(labels)), labels].mean() + penalty
 
 
 def replace_leaf(record, field, layer, array):
@@ -103,11 +127,12 @@ def random_problem(spec, batch, seed, kink_margin=1e-3):
                                      running_var=[rng.uniform(0.5, 2.0, n) for n in widths])
         x = rng.standard_normal((batch, spec.layer_sizes[0]))
         labels = rng.integers(0, spec.layer_sizes[-1], batch)
-        if "relu" not in spec.activations:
+        names = [getattr(a, "name", a) for a in spec.activations]
+        if not set(names) & set(KINKED):
             return params, state, x, labels
         margins = [np.abs(z).min() for train in (True, False)
-                   for z, name in zip(reference_forward(spec, params, state, x, train)[1], spec.activations)
-                   if name == "relu"]
+                   for z, name in zip(reference_forward(spec, params, state, x, train)[1], names)
+                   if name in KINKED]
         if min(margins) > kink_margin:
             return params, state, x, labels
     raise RuntimeError("could not draw a problem away from the ReLU kink")

@@ -141,7 +141,7 @@ def fit_from(w, **change):
 
 
 def forward(w, x=None, **change):
-    args = dict(spec=w.spec, params=w.params, state=w.state, x=w.x if x is None else x, train=True)
+    args = dict(spec=w.spec, params=w.params, bn_state=w.state, x=w.x if x is None else x, train=True)
     return fnmlp.forward(**{**args, **change})
 
 
@@ -181,13 +181,13 @@ PURE = [
         "params.W[1]: expected finite values, got NaN or infinity"),
     Row("forward", "integer params", lambda w: forward(w, params=replace_leaf(w.params, "b", 0, np.zeros(5, int))),
         TypeError, "params.b[0]: expected dtype float32 or float64, got int64"),
-    Row("forward", "state and params swapped", lambda w: forward(w, params=w.state, state=w.params), TypeError,
+    Row("forward", "state and params swapped", lambda w: forward(w, params=w.state, bn_state=w.params), TypeError,
         "params: expected a Params, got BatchNormState"),
-    Row("forward", "state without BatchNorm arrays", lambda w: forward(w, state=fnmlp.BatchNormState()),
-        ValueError, "state.running_mean: expected 1 arrays"),
+    Row("forward", "state without BatchNorm arrays", lambda w: forward(w, bn_state=fnmlp.BatchNormState()),
+        ValueError, "bn_state.running_mean: expected 1 arrays"),
     Row("forward", "running variance infinite",
-        lambda w: forward(w, state=replace_leaf(w.state, "running_var", 0, np.full(5, np.inf))), ValueError,
-        "state.running_var[0]: expected finite values"),
+        lambda w: forward(w, bn_state=replace_leaf(w.state, "running_var", 0, np.full(5, np.inf))), ValueError,
+        "bn_state.running_var[0]: expected finite values"),
     Row("predict", "x with NaN", lambda w: fnmlp.predict(w.spec, w.params, w.state, w.x_nan), ValueError,
         "x: expected finite values"),
     Row("predict", "params with NaN", lambda w: fnmlp.predict(w.spec, w.nan_params, w.state, w.x), ValueError,
@@ -212,28 +212,28 @@ PURE = [
     Row("backward_with_input_grad", "dlogits of the wrong width",
         lambda w: fnmlp.backward_with_input_grad(w.spec, w.params, w.cache, w.logits[:, :2]), ValueError,
         "dlogits: expected 3 columns"),
-    # loss_and_grads: labels
+    # loss_and_grads: targets (class labels for cross-entropy)
     Row("loss_and_grads", "labels out of range", lambda w: loss(w, w.y + 1), ValueError,
-        "labels: expected class indices in 0..2, got values in 1..3"),
+        "targets: expected class indices in 0..2, got values in 1..3"),
     Row("loss_and_grads", "negative labels", lambda w: loss(w, w.y - 1), ValueError,
-        "labels: expected class indices in 0..2, got values in -1..1"),
+        "targets: expected class indices in 0..2, got values in -1..1"),
     Row("loss_and_grads", "float labels of whole numbers", lambda w: loss(w, w.y_float), TypeError,
-        "labels: expected integer class indices or one-hot rows, got dtype float64 (whole numbers: pass "
+        "targets: expected integer class indices or one-hot rows, got dtype float64 (whole numbers: pass "
         "labels.astype(int))"),
     Row("loss_and_grads", "float labels with fractions", lambda w: loss(w, w.y_float + 0.5), TypeError,
-        "labels: expected integer class indices or one-hot rows, got dtype float64"),
+        "targets: expected integer class indices or one-hot rows, got dtype float64"),
     Row("loss_and_grads", "boolean labels", lambda w: loss(w, w.y > 0), TypeError,
-        "labels: expected integer class indices or one-hot rows, got dtype bool"),
+        "targets: expected integer class indices or one-hot rows, got dtype bool"),
     Row("loss_and_grads", "one-hot labels of the wrong width", lambda w: loss(w, np.eye(4)[w.y]), ValueError,
-        "labels: expected one-hot rows of width 3, got shape (6, 4)"),
+        "targets: expected one-hot rows of width 3, got shape (6, 4)"),
     Row("loss_and_grads", "rows with two ones", lambda w: loss(w, np.eye(3)[w.y] + np.eye(3)[(w.y + 1) % 3]),
-        ValueError, "labels: expected one-hot rows (a single 1, the rest 0), got rows with other values"),
+        ValueError, "targets: expected one-hot rows (a single 1, the rest 0), got rows with other values"),
     Row("loss_and_grads", "one-hot labels with NaN", lambda w: loss(w, np.eye(3)[w.y] * np.nan), ValueError,
-        "labels: expected one-hot rows (a single 1, the rest 0), got NaN or infinity"),
+        "targets: expected one-hot rows (a single 1, the rest 0), got NaN or infinity"),
     Row("loss_and_grads", "fewer labels than rows", lambda w: loss(w, w.y[:4]), ValueError,
-        "labels: expected 6 rows, as many as x, got 4"),
+        "targets: expected 6 rows, as many as x, got 4"),
     Row("loss_and_grads", "labels 3-D", lambda w: loss(w, np.eye(3)[w.y][None]), ValueError,
-        "labels: expected one-hot (batch, classes) or indices (batch,), got shape (1, 6, 3)"),
+        "targets: expected one-hot (batch, classes) or indices (batch,), got shape (1, 6, 3)"),
     Row("loss_and_grads", "x with NaN", lambda w: loss(w, w.y, x=w.x_nan), ValueError, "x: expected finite values"),
     # the loss alone
     Row("softmax_cross_entropy", "logits with NaN", lambda w: fnmlp.softmax_cross_entropy(w.logits * np.nan, w.y),
@@ -316,11 +316,12 @@ PURE = [
     Row("MLPSpec", "sizes as a 2-D array", lambda w: fnmlp.MLPSpec(np.ones((2, 2), int), ("relu",)), TypeError,
         "layer_sizes: expected a sequence of positive integers, got array of shape (2, 2)"),
     Row("MLPSpec", "activations as one string", lambda w: fnmlp.MLPSpec((4, 3), "relu"), TypeError,
-        "activations: expected a sequence of activation names, one per layer, got 'relu'"),
-    Row("MLPSpec", "an unknown activation", lambda w: fnmlp.MLPSpec((4, 3), ("softplus",)), ValueError,
-        "activations[0]: expected one of ['identity', 'relu', 'sigmoid', 'tanh'], got 'softplus'"),
+        "activations: expected a sequence of activations (names or Activation records), one per layer, got 'relu'"),
+    Row("MLPSpec", "an unknown activation", lambda w: fnmlp.MLPSpec((4, 3), ("swish",)), ValueError,
+        "activations[0]: expected one of ['elu', 'gelu', 'identity', 'leaky_relu', 'linear', 'relu', 'sigmoid', "
+        "'silu', 'softplus', 'tanh'] (make it known first with fnmlp.register_activation(fnmlp.Activation('swish', "),
     Row("MLPSpec", "an activation that is not a name", lambda w: fnmlp.MLPSpec((4, 3), (["relu"],)), TypeError,
-        "activations[0]: expected an activation name, one of ['identity', 'relu', 'sigmoid', 'tanh'], got ['relu']"),
+        "activations[0]: expected an Activation or an activation name, one of ['elu', 'gelu', 'identity', "),
     Row("MLPSpec", "an activation too few", lambda w: fnmlp.MLPSpec((4, 3, 2), ("relu",)), ValueError,
         "activations: expected 2 names (one per layer), got 1: ('relu',)"),
     Row("MLPSpec", "more BatchNorm layers than layers", lambda w: fnmlp.MLPSpec((4, 3), ("relu",), num_bn_layers=2),
@@ -337,13 +338,15 @@ PURE = [
         "bn_eps: expected a finite number in (0.0, inf), got 0.0"),
     Row("MLPSpec.from_hidden_sizes", "an unknown activation",
         lambda w: fnmlp.MLPSpec.from_hidden_sizes(4, [5], 3, activation="swish"), ValueError,
-        "activation: expected one of ['identity', 'relu', 'sigmoid', 'tanh'], got 'swish'"),
+        "activation: expected one of ['elu', 'gelu', 'identity', 'leaky_relu', 'linear', 'relu', 'sigmoid', 'silu', "
+        "'softplus', 'tanh'] (make it known first with fnmlp.register_activation(fnmlp.Activation('swish', fn, "
+        "derivative, uses=...))), got 'swish'"),
     Row("MLPSpec.from_hidden_sizes", "an unknown activation, no hidden layer",
         lambda w: fnmlp.MLPSpec.from_hidden_sizes(4, [], 3, activation="swish"), ValueError,
         "activation: expected one of"),
     Row("MLPSpec.from_hidden_sizes", "an output activation that is not a name",
         lambda w: fnmlp.MLPSpec.from_hidden_sizes(4, [5], 3, output_activation=None), TypeError,
-        "output_activation: expected an activation name"),
+        "output_activation: expected an Activation or an activation name"),
     Row("MLPSpec.from_hidden_sizes", "hidden sizes as a string",
         lambda w: fnmlp.MLPSpec.from_hidden_sizes(4, "64", 3), TypeError,
         "hidden_sizes: expected a sequence of positive integers, got '64'"),
@@ -678,7 +681,8 @@ HW1 = [
     Row("MLP.forward", "BatchNorm eps 0", lambda w: w.mlp.forward(w.x), ValueError,
         "bn_layers[0].eps: expected a finite number in (0.0, inf), got 0.0", setup=assign("bn_layers[0].eps", 0.0)),
     Row("MLP.forward", "an activation by name", lambda w: w.mlp.forward(w.x), TypeError,
-        "activations[1]: expected an Identity, Sigmoid, Tanh or ReLU object, got 'relu'",
+        "activations[1]: expected an Identity, Sigmoid, Tanh or ReLU object, or another with the handout's interface "
+        "(forward(x), derivative()), got 'relu'",
         setup=assign("activations[1]", "relu")),
     Row("MLP.forward", "train_mode as text", lambda w: w.mlp.forward(w.x), TypeError,
         "train_mode: expected True or False, got 'eval'", setup=assign("train_mode", "eval")),

@@ -130,7 +130,7 @@ def test_ctrl_c_stops_cleanly_after_writing_what_was_done(tmp_path):
     (["--epochs", "-2"], "--epochs: expected an integer >= 0, got -2"),
     (["--bn", "3"], "--bn: expected at most 2, the number of layers, got 3"),
     (["--activation", "relu", "tanh", "relu"], "--activation: expected 1, 1 or 2 names for 1 hidden layers, got 3"),
-    (["--activation", "swish"], "--activation: expected names among identity, sigmoid, tanh, relu, got swish"),
+    (["--activation", "swish"], "--activation: expected names among identity, sigmoid, tanh, relu, leaky_relu, elu, gelu, softplus, silu, linear, got swish"),
     (["--hidden", "0"], "--hidden: expected positive sizes, got 0"),
     (["--dataset", "/nonexistent/dir"], "/nonexistent/dir"),
 ])

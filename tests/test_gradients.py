@@ -66,6 +66,8 @@ def test_mean_loss_gradients_match_finite_differences(activation, hidden, num_bn
 
     kinds = check_all_params(spec, params, grads,
                              lambda p: reference_mean_loss(spec, p, state, x, labels), rng)
+    report = fnmlp.check_grads(spec, params, state, x, labels)  # the public checker, on fnmlp's own forward
+    assert report.max_error < 1e-6 and sum(report.checked.values()) > 0
     last = spec.num_layers - 1
     if not (batch == 2 and num_bn == spec.num_layers):
         assert kinds["W", last] == "relative", "the output layer has a non-trivial gradient"
@@ -146,3 +148,35 @@ def test_float32_gradients_follow_float64_ones():
     assert {a.dtype for a in fnmlp.tree_leaves(new_state32)} == {np.dtype(np.float32)}
     assert loss32 == pytest.approx(loss64, rel=1e-5)
     assert fnmlp.tree_allclose(grads32, grads64, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("activation", ["leaky_relu", "elu", "gelu", "softplus", "silu", "linear"])
+@pytest.mark.parametrize("num_bn, batch", [(0, 1), (1, 17), (2, 5)])
+def test_new_activations_gradients_match_the_reference_and_the_checker(activation, num_bn, batch):
+    spec = make_spec(activation, 2, num_bn)
+    params, state, x, labels = random_problem(spec, batch, seed=zlib.crc32(f"{activation}{num_bn}{batch}".encode()))
+    loss, grads, _ = fnmlp.loss_and_grads(spec, params, state, x, labels)
+    assert loss == pytest.approx(reference_mean_loss(spec, params, state, x, labels), rel=1e-12)
+    kinds = check_all_params(spec, params, grads, lambda p: reference_mean_loss(spec, p, state, x, labels),
+                             np.random.default_rng(0))
+    assert kinds["W", spec.num_layers - 1] == "relative"
+    for train in (True, False):
+        assert fnmlp.check_grads(spec, params, state, x, labels, train=train).max_error < 1e-6
+
+
+def test_the_checker_samples_large_arrays_and_checks_a_random_direction():
+    spec = fnmlp.MLPSpec.from_hidden_sizes(784, [64, 32], 10, activation="gelu", num_bn_layers=1)
+    params, state, x, labels = random_problem(spec, 17, seed=11)
+    report = fnmlp.check_grads(spec, params, state, x, labels, max_coords=50)
+    assert report.checked["params.W[0]"] == 50 and report.checked["params.b[2]"] == 10
+    assert report.checked["direction"] == 1 and report.errors["direction"] < 1e-6
+    assert report.max_error < 1e-6
+
+
+def test_the_checker_skips_coordinates_that_would_cross_a_relu_kink():
+    spec = fnmlp.MLPSpec((2, 3, 2), ("relu", "identity"))
+    params = fnmlp.Params(W=[np.array([[1.0, -1.0, 0.5], [0.0, 1.0, 1.0]]), np.ones((3, 2))], b=[np.zeros(3), np.zeros(2)])
+    x = np.array([[1e-7, 1.0], [1.0, 2.0]])  # the first row's first unit sits 1e-7 from the kink
+    report = fnmlp.check_grads(spec, params, fnmlp.BatchNormState(), x, np.array([0, 1]))
+    assert report.skipped["params.W[0]"] >= 1 and report.skipped["x"] >= 1
+    assert report.max_error < 1e-6

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fnmlp
-from helpers import random_problem, reference_forward
+from helpers import random_problem, reference_activation, reference_forward
 
 
 def handout_spec(num_bn=2, activation="sigmoid"):
@@ -209,13 +209,19 @@ def test_bad_arguments_name_themselves():
         (lambda: fnmlp.forward(spec, attrs.evolve(params, b=(params.b[0][:3], *params.b[1:])), state, x, train=True),
          ValueError, "params.b[0]: expected shape (8,)"),
         (lambda: fnmlp.forward(spec, params, fnmlp.BatchNormState(), x, train=True),
-         ValueError, "state.running_mean: expected 1 arrays"),
-        (lambda: fnmlp.loss_and_grads(spec, params, state, x, labels[:3]), ValueError, "labels: expected 4 rows"),
-        (lambda: fnmlp.loss_and_grads(spec, params, state, x, labels + 5), ValueError, "labels: expected class indices in 0..4"),
-        (lambda: fnmlp.loss_and_grads(spec, params, state, x, np.eye(4)), ValueError, "labels: expected one-hot rows of width 5"),
-        (lambda: fnmlp.loss_and_grads(spec, params, state, x, 0.5 * np.ones((4, 5))), ValueError, "labels: expected one-hot rows"),
-        (lambda: fnmlp.loss_and_grads(spec, params, state, x, labels.astype(float)), TypeError, "labels: expected integer class indices"),
-        (lambda: fnmlp.MLPSpec((4, 3), ("softplus",)), ValueError, "activations[0]: expected one of"),
+         ValueError, "bn_state.running_mean: expected 1 arrays"),
+        (lambda: fnmlp.loss_and_grads(spec, params, state, x, labels[:3]), ValueError, "targets: expected 4 rows"),
+        (lambda: fnmlp.loss_and_grads(spec, params, state, x, labels + 5), ValueError, "targets: expected class indices in 0..4"),
+        (lambda: fnmlp.loss_and_grads(spec, params, state, x, np.eye(4)), ValueError, "targets: expected one-hot rows of width 5"),
+        (lambda: fnmlp.loss_and_grads(spec, params, state, x, 0.5 * np.ones((4, 5))), ValueError, "targets: expected one-hot rows"),
+        (lambda: fnmlp.loss_and_grads(spec, params, state, x, labels.astype(float)), TypeError, "targets: expected integer class indices"),
+        (lambda: fnmlp.MLPSpec((4, 3), ("swish",)), ValueError, "activations[0]: expected one of"),
+        (lambda: fnmlp.MLPSpec((4, 3), ("relu",), dropout=(1.0,)), ValueError, "dropout[0]: expected a finite number in [0.0, 1.0)"),
+        (lambda: fnmlp.MLPSpec((4, 3, 2), ("relu", "relu"), dropout=(0.5,)), ValueError, "dropout: expected 2 rates"),
+        (lambda: fnmlp.MLPSpec((4, 3), ("relu",), dropout=0.5), TypeError, "dropout: expected a sequence of rates"),
+        (lambda: fnmlp.MLPSpec((4, 3), ("relu",), l2=-1.0), ValueError, "l2: expected a finite number in [0.0, inf)"),
+        (lambda: fnmlp.MLPSpec((4, 3), ("relu",), loss="hinge"), ValueError, "loss: expected one of ['mse', "),
+        (lambda: fnmlp.MLPSpec((4, 3), ("relu",), loss=len), TypeError, "loss: expected a Loss or a loss name"),
         (lambda: fnmlp.MLPSpec((4, 3), "relu"), TypeError, "activations: expected a sequence"),
         (lambda: fnmlp.MLPSpec((4, 3, 2), ("relu",)), ValueError, "activations: expected 2 names"),
         (lambda: fnmlp.MLPSpec((4, 3), ("relu",), num_bn_layers=2), ValueError, "num_bn_layers: expected an integer in 0..1"),
@@ -287,6 +293,5 @@ def test_activations_into_out_or_in_place_equal_the_plain_call(name, dtype):
     assert activation.apply(z, out=z) is z
     np.testing.assert_array_equal(z, expected)
     with np.errstate(over="ignore"):
-        reference = {"identity": kept, "relu": np.maximum(kept, 0), "tanh": np.tanh(kept),
-                     "sigmoid": 1 / (1 + np.exp(-kept.astype(np.float64)))}[name]
-    np.testing.assert_allclose(expected, reference, rtol=1e-6 if dtype == np.float32 else 1e-15, atol=0)
+        reference = reference_activation(name, kept.astype(np.float64))
+    np.testing.assert_allclose(expected, reference, rtol=1e-6 if dtype == np.float32 else 1e-14, atol=1e-300)

@@ -1,4 +1,7 @@
-"""Softmax cross-entropy, computed with the LogSumExp trick."""
+"""Softmax cross-entropy, computed with the LogSumExp trick, and its metric, the classification error.
+
+An example's loss is ``-log softmax(logits)[label]``; the batch loss is the mean over examples.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from . import _checks
+from .. import _checks
+from .base import Loss, register_loss
 
 
 @attrs.frozen(eq=False)
@@ -121,3 +125,18 @@ def _per_example_grad(cache: SoftmaxCrossEntropyCache) -> np.ndarray:
     grad = cache.probs.copy()
     grad[np.arange(grad.shape[0]), cache.labels] -= 1.0
     return grad
+
+
+def _error_totals(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``[n, wrong]``: rows, and rows whose largest logit is not at the label."""
+    return np.array([logits.shape[0], np.count_nonzero(logits.argmax(axis=1) != labels)], dtype=np.float64)
+
+
+def error_from_totals(totals: np.ndarray) -> float:
+    """The classification error, a fraction: ``wrong / n``."""
+    return float(totals[1] / totals[0])
+
+
+SOFTMAX_CROSS_ENTROPY = register_loss(Loss("softmax_cross_entropy", class_indices, _softmax_cross_entropy,
+                                           _per_example_grad, "error", _error_totals, error_from_totals,
+                                           greater_is_better=False, fused=_loss_sum_and_grad))
