@@ -295,7 +295,7 @@ class _BaseMLP:
     def __setstate__(self, state: dict) -> None:
         for name in ("params_", "bn_state_", "_opt_state"):  # unpickled arrays come back writable
             if name in state:
-                state[name] = tree_map(np.asarray, state[name])
+                state[name] = tree_map(lambda a: readonly(a) if isinstance(a, np.ndarray) else a, state[name])
         self.__dict__.update(state)
 
     def __sklearn_is_fitted__(self) -> bool:
@@ -443,7 +443,7 @@ class _BaseMLP:
         first = not hasattr(self, "params_")
         x = _check_X(X, s["dtype"] if first else self.params_.W[0].dtype,
                      None if first else self.n_features_in_, type(self).__name__)
-        targets, learned = self._encode_targets(y, x, classes, first)
+        targets, learned = self._encode_targets(y, x, classes, first, partial=True)
         n_outputs = learned["n_outputs_"]
         if not first and n_outputs != self.n_outputs_:
             _checks.fail(ValueError, "y", f"{self.n_outputs_} targets per row, as in earlier calls", n_outputs)
@@ -635,8 +635,10 @@ class MLPClassifier(_BaseMLP):
         self.__dict__.update(self._partial_fit_targets(X, y, classes))
         return self
 
-    def _encode_targets(self, y: Any, x: np.ndarray, classes: Any = None, first: bool = True):
-        """``(class indices (n,) int64, {"classes_", "n_outputs_"})``."""
+    def _encode_targets(self, y: Any, x: np.ndarray, classes: Any = None, first: bool = True,
+                        partial: bool = False):
+        """``(class indices (n,) int64, {"classes_", "n_outputs_"})``; ``first``: no earlier fit;
+        ``partial``: for ``partial_fit``, whose first call needs ``classes``."""
         y = _check_y_column(y)
         if y.ndim != 1:
             _checks.fail(ValueError, "y", "a 1-D array of labels (multi-label y is not supported)", f"shape {y.shape}")
@@ -644,7 +646,9 @@ class MLPClassifier(_BaseMLP):
         if _label_kind(y) == "continuous":
             raise ValueError("Unknown label type: continuous. y: expected class labels, got continuous values "
                              "(for regression use MLPRegressor)")
-        if classes is not None and first:
+        if first and classes is None and partial:
+            _checks.fail(ValueError, "classes", "every label y will hold, on the first call to partial_fit", None)
+        if first and classes is not None:
             known = _unique("classes", np.asarray(classes))
         elif first:
             known = _unique("y", y)
@@ -734,7 +738,8 @@ class MLPRegressor(_BaseMLP):
         self.__dict__.update(self._partial_fit_targets(X, y, None))
         return self
 
-    def _encode_targets(self, y: Any, x: np.ndarray, classes: Any = None, first: bool = True):
+    def _encode_targets(self, y: Any, x: np.ndarray, classes: Any = None, first: bool = True,
+                        partial: bool = False):
         """``(targets (n, n_outputs) in x's dtype, {"n_outputs_", "_y_1d"})``."""
         y = _as_numeric("y", _check_y_column(y))
         if y.ndim not in (1, 2):

@@ -274,6 +274,9 @@ def test_partial_fit_continues_training_one_epoch_per_call():
     with pytest.raises(ValueError, match=r"y: expected labels among the classes \['x', 'y'\], got \['z'\]"):
         est.partial_fit(x, labels, classes=["x", "y"])
     assert not hasattr(est, "params_")
+    with pytest.raises(ValueError, match="classes: expected every label y will hold, on the first call to "
+                                         "partial_fit, got None"):
+        est.partial_fit(x, labels)
     est.partial_fit(x[:120], labels[:120], classes=["z", "y", "x"])
     est.partial_fit(x[120:], labels[120:])
     assert est.n_iter_ == 2 and est.t_ == 240 and len(est.loss_curve_) == 2
@@ -308,6 +311,7 @@ def test_fitted_estimators_pickle_and_joblib_round_trip(tmp_path):
         assert np.array_equal(copy.predict_proba(x), est.predict_proba(x))
         assert np.array_equal(copy.classes_, est.classes_) and copy.spec_ == est.spec_
         assert not copy.params_.W[0].flags.writeable and not copy.bn_state_.running_mean[0].flags.writeable
+        assert not copy._opt_state.velocity.W[0].flags.writeable
         copy.partial_fit(x, ["a", "b", "c"] * 80)
         assert copy.n_iter_ == 6 and est.n_iter_ == 5
     fnmlp.save_params(tmp_path / "params.npz", est.spec_, est.params_, est.bn_state_,
