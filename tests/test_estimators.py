@@ -72,12 +72,68 @@ def test_scikit_learn_estimator_checks(estimator, check):
         check(estimator)
 
 
+def _causes(exc):
+    while exc is not None:
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
 @pytest.mark.skipif(MSE, reason="runs only while MLPRegressor cannot train")
-def test_regressor_checks_wait_for_the_mse_loss():
-    """A reminder that shows in every run: scikit-learn's checks of MLPRegressor are not run yet."""
-    with pytest.raises(ValueError, match="loss='mse' is not available yet"):
-        MLPRegressor(**SGD_TODAY).fit(np.zeros((4, 2)), np.zeros(4))
-    pytest.skip("scikit-learn's checks of MLPRegressor run once _make_spec builds the MSE loss")
+def test_regressor_passes_every_check_that_does_not_train_and_the_rest_wait_for_the_mse_loss():
+    """Until the MSE loss is switched on, the checks that train MLPRegressor fail, and must fail
+    only because of it (or of the L2 penalty: check_regressors_train sets alpha=0.01); every other
+    check passes. Once it is on, the full run is test_scikit_learn_estimator_checks."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = sklearn.utils.estimator_checks.check_estimator(MLPRegressor(**SGD_TODAY), on_fail=None)
+    passed = {r["check_name"] for r in results if r["status"] == "passed"}
+    waiting = {r["check_name"] for r in results if r["status"] == "failed"
+               and any("is not available yet" in str(e) for e in _causes(r["exception"]))}
+    others = [(r["check_name"], r["status"], r["exception"]) for r in results
+              if r["status"] != "passed" and r["check_name"] not in waiting]
+    assert all(status == "skipped" and ("pandas" in str(exc) or "SCIPY_ARRAY_API" in str(exc))
+               for _, status, exc in others), others
+    assert all(any("loss='mse' is not available yet" in str(e) or  # check_regressors_train sets alpha=0.01
+                   "alpha=0.01 is not available yet" in str(e) for e in _causes(r["exception"]))
+               for r in results if r["check_name"] in waiting)
+    assert {"check_get_params_invariance", "check_set_params", "check_estimators_unfitted", "check_valid_tag_types",
+            "check_parameters_default_constructible", "check_no_attributes_set_in_init",
+            "check_estimators_empty_data_messages", "check_complex_data"} <= passed
+    assert {"check_regressors_train", "check_estimators_pickle", "check_fit_idempotent"} <= waiting
+    pytest.skip(f"{len(passed)} of scikit-learn's checks of MLPRegressor pass; {len(waiting)} that train it "
+                f"wait for the MSE loss in _make_spec")
+
+
+def test_regressor_targets_and_predictions_around_the_network():
+    """What MLPRegressor does around the training it cannot do yet: target checks, and predict and
+    score on a network given by hand."""
+    x = np.random.default_rng(0).standard_normal((20, 3))
+    est = MLPRegressor((4,), **SGD_TODAY)
+    targets, learned = est._encode_targets(np.arange(20), x.astype(np.float32))
+    assert targets.shape == (20, 1) and targets.dtype == np.float32 and learned == {"n_outputs_": 1, "_y_1d": True}
+    with pytest.warns(UserWarning, match="A column-vector y was passed"):
+        targets, learned = est._encode_targets(np.arange(20.0)[:, None], x)
+    assert targets.shape == (20, 1) and learned["_y_1d"]
+    targets, learned = est._encode_targets(np.ones((20, 2)), x)
+    assert targets.shape == (20, 2) and learned == {"n_outputs_": 2, "_y_1d": False}
+    with pytest.raises(ValueError, match="Input y contains NaN or infinity"):
+        est._encode_targets(np.full(20, np.nan), x)
+    with pytest.raises(ValueError, match="y: expected values within float32's range"):
+        est._encode_targets(np.full(20, 1e300), x.astype(np.float32))
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        est._encode_targets(np.ones(20) * 1j, x)
+
+    spec = fnmlp.MLPSpec.from_hidden_sizes(3, (4,), 2, activation="relu")
+    params, bn_state = fnmlp.init_params(spec, 0)
+    est.__dict__.update(spec_=spec, params_=params, bn_state_=bn_state, n_features_in_=3, n_outputs_=2, _y_1d=False)
+    outputs = fnmlp.predict(spec, params, bn_state, x)
+    assert np.array_equal(est.predict(x), outputs)
+    y = outputs + np.random.default_rng(1).standard_normal(outputs.shape)
+    assert est.score(x, y) == pytest.approx(r2_score(y, outputs), rel=1e-12)
+    est._y_1d = True
+    assert np.array_equal(est.predict(x), outputs[:, 0])
+    with pytest.raises(ValueError, match="X has 2 features, but MLPRegressor is expecting 3 features as input"):
+        est.predict(x[:, :2])
 
 
 @pytest.mark.skipif(DEFAULTS, reason="runs only while the default settings cannot train")
