@@ -12,8 +12,8 @@ checked by ``fit``, never by the constructor or ``set_params``.
 
 Where features plug in (the lead switches them on as they are merged), each behind one function:
 ``_make_spec`` (dropout, the ``alpha`` L2 penalty, the loss), ``_make_optimizer`` (Adam, Nesterov
-momentum) and ``_fit_kwargs`` (early stopping on a validation split). Until then a setting that
-needs one of them makes ``fit`` raise ``ValueError`` saying so.
+momentum) and ``_fit_kwargs`` (early stopping; ``fit`` already holds out the validation split).
+Until then a setting that needs one of them makes ``fit`` raise ``ValueError`` saying so.
 
 fnmlp's own ``.npz`` (``fnmlp.save_params(path, est.spec_, est.params_, est.bn_state_)``) stays the
 pickle-free way to keep the parameters.
@@ -117,13 +117,32 @@ def _make_optimizer(solver: str, learning_rate_init: float, momentum: float, nes
     return sgd(learning_rate_init, momentum)
 
 
-def _fit_kwargs(early_stopping: bool, validation_fraction: float, n_iter_no_change: int, tol: float) -> dict:
-    """Extra keywords for ``fnmlp.fit``. Switch-on point for ``fit(..., early_stopping=...)``: stop
-    when the validation score (a ``validation_fraction`` split) has not improved by ``tol`` for
-    ``n_iter_no_change`` epochs, and keep the best parameters."""
+def _fit_kwargs(early_stopping: bool, n_iter_no_change: int, tol: float) -> dict:
+    """Extra keywords for ``fnmlp.fit`` (``fit`` itself passes the ``validation`` split). Switch-on point
+    for ``fit(..., early_stopping=...)``: stop once the validation score has not improved by ``tol``
+    for ``n_iter_no_change`` epochs, and keep the best parameters (scikit-learn's rule)."""
     if early_stopping:
         _not_yet("early_stopping", early_stopping, "early stopping in fnmlp.fit")
     return {}
+
+
+def _validation_split(x: np.ndarray, targets: np.ndarray, fraction: float, rng: Any, stratify: bool) -> tuple:
+    """``((x, targets) to train on, (x, targets) to validate on)``: ``ceil(fraction * n)`` random rows
+    held out; with ``stratify`` (class indices), ``ceil(fraction * count)`` rows of each class."""
+    order = rng.permutation(x.shape[0])
+    if stratify:
+        shuffled = targets[order]
+        held = np.zeros(x.shape[0], bool)
+        for c in np.unique(shuffled):
+            rows = np.flatnonzero(shuffled == c)
+            held[rows[:int(np.ceil(fraction * rows.shape[0]))]] = True
+    else:
+        held = np.arange(x.shape[0]) < int(np.ceil(fraction * x.shape[0]))
+    val, train = order[held], order[~held]
+    if val.shape[0] < 2 or train.shape[0] < 1:
+        _checks.fail(ValueError, "validation_fraction", f"a share of the {x.shape[0]} rows that leaves at least 2 "
+                     f"to validate on and 1 to train on", f"{fraction} ({val.shape[0]} to validate on)")
+    return (x[train], targets[train]), (x[val], targets[val])
 
 
 # --- Tags -------------------------------------------------------------------------------------------
@@ -389,13 +408,12 @@ class _BaseMLP:
         return s
 
     def _network(self, s: dict, n_features: int, n_outputs: int):
-        """``(spec, optimizer, fit keywords)`` through the hooks; raises if a setting needs a missing feature."""
+        """``(spec, optimizer)`` through the hooks; raises if a setting needs a missing feature."""
         spec = _make_spec(n_features, s["hidden_layer_sizes"], n_outputs, activation=s["activation"],
                           num_bn_layers=s["num_bn_layers"], dropout=s["dropout"], alpha=s["alpha"], loss=self._loss)
         optimizer = _make_optimizer(s["solver"], s["learning_rate_init"], s["momentum"], s["nesterovs_momentum"],
                                     s["beta_1"], s["beta_2"], s["epsilon"])
-        return spec, optimizer, _fit_kwargs(s["early_stopping"], s["validation_fraction"], s["n_iter_no_change"],
-                                            s["tol"])
+        return spec, optimizer
 
     @staticmethod
     def _batch_size(s: dict, n: int) -> int:
@@ -421,20 +439,26 @@ class _BaseMLP:
         """The learned attributes of a fresh fit on ``(X, targets)``; nothing on ``self`` changes."""
         x = _check_X(X, s["dtype"])
         targets, learned = self._encode_targets(y, x)
-        spec, optimizer, fit_kwargs = self._network(s, x.shape[1], learned["n_outputs_"])
+        spec, optimizer = self._network(s, x.shape[1], learned["n_outputs_"])
+        fit_kwargs = _fit_kwargs(s["early_stopping"], s["n_iter_no_change"], s["tol"])
         rng = self._rng()
         params, bn_state = init_params(spec, rng, weight_init=s["weight_init"], dtype=x.dtype)
-        plateau = _Plateau(s["tol"], s["n_iter_no_change"], s["verbose"])
+        train = (x, targets)
+        if s["early_stopping"]:  # the validation score decides when to stop, not the training loss
+            train, fit_kwargs["validation"] = _validation_split(x, targets, s["validation_fraction"], rng,
+                                                                self._estimator_type == "classifier")
+        plateau = _Plateau(s["tol"], s["n_iter_no_change"], s["verbose"], stop=not s["early_stopping"])
         try:
-            result = training.fit(spec, params, bn_state, optimizer, (x, targets), epochs=s["max_iter"],
-                                  batch_size=self._batch_size(s, x.shape[0]), rng=rng, on_epoch=plateau, **fit_kwargs)
+            result = training.fit(spec, params, bn_state, optimizer, train, epochs=s["max_iter"],
+                                  batch_size=self._batch_size(s, train[0].shape[0]), rng=rng, on_epoch=plateau,
+                                  **fit_kwargs)
             final = result.final
         except _Stop:
             final = plateau.last
         else:
             _warn(ConvergenceWarning, f"Stochastic Optimizer: Maximum iterations ({s['max_iter']}) reached and the "
                                       f"optimization hasn't converged yet.", 2)
-        learned.update(spec_=spec, n_features_in_=x.shape[1], **self._after(final, plateau.losses, x.shape[0]))
+        learned.update(spec_=spec, n_features_in_=x.shape[1], **self._after(final, plateau.losses, train[0].shape[0]))
         return learned
 
     def _partial_fit_targets(self, X: Any, y: Any, classes: Any) -> dict:
@@ -447,7 +471,7 @@ class _BaseMLP:
         n_outputs = learned["n_outputs_"]
         if not first and n_outputs != self.n_outputs_:
             _checks.fail(ValueError, "y", f"{self.n_outputs_} targets per row, as in earlier calls", n_outputs)
-        spec, optimizer, fit_kwargs = self._network(s, x.shape[1], n_outputs)
+        spec, optimizer = self._network(s, x.shape[1], n_outputs)  # early_stopping is for fit only, as in scikit-learn
         if first:
             rng = self._rng()
             params, bn_state = init_params(spec, rng, weight_init=s["weight_init"], dtype=x.dtype)
@@ -460,7 +484,7 @@ class _BaseMLP:
             epochs, losses = self.n_iter_, list(self.loss_curve_)
         start = TrainState(params, bn_state, opt_state, 0, np.arange(x.shape[0]), rng)
         result = training.fit_from(spec, optimizer, start, (x, targets), epochs=1,
-                                   batch_size=self._batch_size(s, x.shape[0]), **fit_kwargs)
+                                   batch_size=self._batch_size(s, x.shape[0]))
         losses.append(result.history[-1].train_loss)
         if s["verbose"]:
             print(f"Iteration {epochs + 1}, loss = {losses[-1]:.8f}")
@@ -485,10 +509,11 @@ class _BaseMLP:
 class _Plateau:
     """``fit``'s ``on_epoch``: scikit-learn's convergence rule on the training loss. An epoch whose loss
     is not below the best so far by ``tol`` counts; after ``n_iter_no_change + 1`` such epochs in a
-    row, training stops (raising ``_Stop``; ``last`` holds the state after the last epoch)."""
+    row, training stops (raising ``_Stop``; ``last`` holds the state after the last epoch). Without
+    ``stop`` it only records the losses."""
 
-    def __init__(self, tol: float, n_iter_no_change: int, verbose: bool):
-        self.tol, self.patience, self.verbose = tol, n_iter_no_change, verbose
+    def __init__(self, tol: float, n_iter_no_change: int, verbose: bool, stop: bool = True):
+        self.tol, self.patience, self.verbose, self.stop = tol, n_iter_no_change, verbose, stop
         self.losses, self.best, self.count, self.last = [], np.inf, 0, None
 
     def __call__(self, stats: Any, state: TrainState) -> None:
@@ -499,7 +524,7 @@ class _Plateau:
             print(f"Iteration {stats.epoch}, loss = {loss:.8f}")
         self.count = self.count + 1 if loss > self.best - self.tol else 0
         self.best = min(self.best, loss)
-        if self.count > self.patience:
+        if self.stop and self.count > self.patience:
             if self.verbose:
                 print(f"Training loss did not improve more than tol={self.tol} for {self.patience} consecutive "
                       f"epochs. Stopping.")

@@ -155,11 +155,30 @@ def test_settings_that_need_a_missing_feature_raise_before_fitting(settings, par
     assert est.get_params()["solver"] == settings.get("solver", "adam")
 
 
+def test_the_early_stopping_split_holds_out_a_share_of_each_class():
+    x = np.arange(100.0)[:, None]
+    classes = np.repeat([0, 1, 2], [50, 30, 20])
+    (xt, yt), (xv, yv) = estimators._validation_split(x, classes, 0.1, np.random.default_rng(0), stratify=True)
+    assert np.bincount(yv).tolist() == [5, 3, 2] and np.bincount(yt).tolist() == [45, 27, 18]
+    assert sorted(np.concatenate([xt, xv])[:, 0].tolist()) == list(range(100))
+    assert np.array_equal(classes[xv[:, 0].astype(int)], yv) and np.array_equal(classes[xt[:, 0].astype(int)], yt)
+    (xt2, _), (xv2, _) = estimators._validation_split(x, classes, 0.1, np.random.default_rng(0), stratify=True)
+    assert np.array_equal(xv, xv2) and np.array_equal(xt, xt2)
+    (xt, _), (xv, _) = estimators._validation_split(x, x[:, 0], 0.25, np.random.default_rng(1), stratify=False)
+    assert xv.shape == (25, 1) and xt.shape == (75, 1) and not set(xv[:, 0]) & set(xt[:, 0])
+    with pytest.raises(ValueError, match=r"validation_fraction: expected a share of the 5 rows that leaves at least "
+                                         r"2 to validate on and 1 to train on, got 0.1 \(1 to validate on\)"):
+        estimators._validation_split(x[:5], x[:5, 0], 0.1, np.random.default_rng(0), stratify=False)
+
+
 def test_settings_that_need_no_missing_feature_train():
     x, y = make_blobs(60, random_state=0)
     for settings in (dict(SGD_TODAY, momentum=0.0, nesterovs_momentum=True), dict(SGD_TODAY, dropout=None),
                      dict(SGD_TODAY, dropout=(0.0,)), dict(SGD_TODAY, early_stopping=False)):
         assert MLPClassifier((4,), max_iter=2, **settings).fit(x, y).n_iter_ == 2
+    # partial_fit ignores early_stopping, as scikit-learn's does
+    est = MLPClassifier((4,), early_stopping=True, **SGD_TODAY).partial_fit(x, y, classes=[0, 1, 2])
+    assert est.n_iter_ == 1 and est.t_ == 60
 
 
 # --- parameters -------------------------------------------------------------------------------------
