@@ -43,3 +43,29 @@ def test_train_mnist_script_takes_the_batches_fit_takes(monkeypatch, capsys):
     module.main()
     assert sizes == [100, 100, 50] * 2
     assert "test loss" in capsys.readouterr().out
+
+
+def test_compare_sklearn_script_runs_both_tasks_and_writes_its_json(tmp_path, capsys):
+    pytest = __import__("pytest")
+    pytest.importorskip("sklearn")
+    script = importlib.util.spec_from_file_location("compare_sklearn", ROOT / "scripts" / "compare_sklearn.py")
+    compare = importlib.util.module_from_spec(script)
+    script.loader.exec_module(compare)
+    path = tmp_path / "compare.json"
+    report = compare.main(["--tasks", "mnist", "digits", "--rows", "1000", "--test-rows", "300", "--hidden", "16",
+                           "--epochs", "2", "--repeats", "2", "--lr", "0.05", "--batch-size", "50",
+                           "--digits-settings", '{"hidden_layer_sizes": [8], "max_iter": 3, "random_state": 0}',
+                           "--json", str(path)])
+    import json
+    assert json.loads(path.read_text()) == json.loads(json.dumps(report))
+    mnist = report["mnist"]
+    assert mnist["settings"]["rows"] == 1000 and len(mnist["rounds"]) == 2
+    for r in mnist["rounds"]:
+        assert r["fnmlp"]["epochs"] == r["sklearn"]["epochs"] == 2
+        assert r["fnmlp"]["test_accuracy"] > 0.6 and r["sklearn"]["test_accuracy"] > 0.6
+        assert r["speedup"] == r["sklearn"]["fit_seconds"] / r["fnmlp"]["fit_seconds"]
+    digits = report["digits"]
+    assert len(digits["sklearn"]["fold_accuracies"]) == 5
+    assert "fnmlp" in digits and len(digits["fnmlp_fallback"]["fold_accuracies"]) == 5
+    out = capsys.readouterr().out
+    assert "| round | fnmlp fit (s) |" in out and "median speed-up" in out and "| fnmlp |" in out
