@@ -24,7 +24,7 @@ from .activations import ACTIVATIONS
 from .checkpoint import load_train_state, save_train_state
 from .datasets import DATASET_NAMES, Split, load_dataset
 from .initializers import SCALES, as_rng
-from .optim import SGD
+from .optimizers import Optimizer, sgd
 from .params import init_params
 from .progress import Progress
 from .run_files import CHECKPOINT, read_history, write_metrics, write_run_outputs
@@ -136,7 +136,7 @@ class Run:
     directory: Path
     config: dict
     spec: MLPSpec
-    optimizer: SGD
+    optimizer: Optimizer
     start: TrainState
     history: tuple
 
@@ -228,7 +228,7 @@ def new_run(config: dict, directory: Path) -> tuple:
     dataset, splits = load_splits(config)
     spec = MLPSpec((splits["train"].x.shape[1], *config["hidden"], dataset.num_classes), config["activation"],
                    num_bn_layers=config["bn"])
-    optimizer = SGD(config["lr"], config["momentum"])
+    optimizer = sgd(config["lr"], config["momentum"])
     rng = as_rng(config["seed"])
     params, bn_state = init_params(spec, rng, weight_init=config["init"], dtype=config["dtype"])
     start = initial_state(params, bn_state, optimizer, splits["train"].x.shape[0], rng)

@@ -15,7 +15,7 @@ import pytest
 import fnmlp
 from fnmlp import checkpoint
 from fnmlp.training import fit, fit_from
-from helpers import random_problem
+from helpers import random_problem, sgd_state
 
 META = {"config": {"hidden": [10, 8], "lr": 0.05}, "history": [{"epoch": 1, "val_loss": float("nan")}],
         "seed": 11785, "note": "r\u00e9sum\u00e9"}
@@ -30,7 +30,7 @@ def arrays_of(num_bn, dtype):
     spec = spec_with(num_bn)
     params, state = fnmlp.astype(random_problem(spec, 4, seed=num_bn)[:2], dtype)
     velocity = fnmlp.tree_map(lambda a: a * np.asarray(-0.01, dtype), params)
-    return spec, params, state, fnmlp.SGDState(velocity)
+    return spec, params, state, sgd_state(velocity)
 
 
 def assert_identical(loaded, saved):
@@ -227,12 +227,12 @@ TAMPERING = {
     "wider spec": (lambda h, a: set_in(h, ["spec", "layer_sizes"], [6, 7, 4, 3]),
                    r"params.W\[0\]: expected shape \(6, 7\), got shape \(6, 5\)"),
     "fewer BatchNorm layers": (lambda h, a: set_in(h, ["spec", "num_bn_layers"], 0),
-                               r"only the arrays its header describes, got also \['bn_state.running_mean.0'"),
+                               r"opt_state\[1\]\.trace\.gamma: expected 0 arrays"),
     "missing array": (lambda h, a: a.pop("params.b.1"), "array 'params.b.1' is missing"),
     "integer weights": (lambda h, a: set_in(a, ["params.W.1"], a["params.W.1"].astype(int)),
                         r"params.W\[1\]: expected dtype float32 or float64, got int64"),
-    "bad velocity": (lambda h, a: set_in(a, ["opt_state.velocity.b.0"], np.zeros(2)),
-                     r"opt_state.velocity.b\[0\]: expected shape \(5,\)"),
+    "bad velocity": (lambda h, a: set_in(a, ["opt_state.1.trace.b.0"], np.zeros(2)),
+                     r"opt_state\[1\]\.trace\.b\[0\]: expected shape \(5,\)"),
     "invalid spec": (lambda h, a: set_in(h, ["spec", "activations"], ["softplus", "tanh", "identity"]),
                      "expected a valid spec, got activations"),
     "newer version": (lambda h, a: set_in(h, ["version"], checkpoint.VERSION + 1),
@@ -248,12 +248,18 @@ TAMPERING = {
     "unknown generator": (lambda h, a: set_in(h, ["train", "rng", "state", "bit_generator"], "Lehmer"),
                           "expected a valid training state, got rng: expected a bit generator among .*, got 'Lehmer'"),
     "missing generator key": (lambda h, a: a.pop("rng.state.key"), "array 'rng.state.key' is missing"),
-    "no optimizer state": (lambda h, a: set_in(h, ["opt_state"], False),
+    "no optimizer state": (lambda h, a: set_in(h, ["opt_state"], None),
                            "opt_state: expected the optimizer state of the training state, got none"),
     "unknown optimizer": (lambda h, a: set_in(h, ["train", "optimizer", "type"], "Adam"),
-                          r"optimizer: expected one of \['SGD'\], got 'Adam'"),
+                          r"optimizer: expected one of \['AddDecayedWeights', .*\], got 'Adam'"),
     "no epoch": (lambda h, a: h["train"].pop("epoch"), "expected a valid training state, got no 'epoch' entry"),
-    "negative learning rate": (lambda h, a: set_in(h, ["train", "optimizer", "lr"], -1.0), "lr: expected"),
+    "negative learning rate": (lambda h, a: set_in(h, ["train", "optimizer", "transform", "transforms", 0, "lr"], -1.0),
+                               "lr: expected"),
+    "unknown optimizer field": (lambda h, a: set_in(h, ["train", "optimizer", "lr"], 0.1),
+                                r"optimizer\.lr: expected a field of Optimizer among \['transform'\]"),
+    "a state that does not fit the optimizer": (
+        lambda h, a: set_in(h, ["train", "optimizer"], fnmlp.optimizers.serialization.to_json(fnmlp.adam(0.1))),
+        r"opt_state\[0\]: expected a AdamState, got EmptyState"),
 }
 
 
@@ -292,13 +298,13 @@ def test_saving_checks_everything_before_touching_the_file_system(tmp_path):
         (lambda p: fnmlp.save_params(p, other_spec, params, state), ValueError,
          r"params.gamma: expected 0 arrays"),
         (lambda p: fnmlp.save_checkpoint(p, spec, params, state, params), TypeError,
-         "opt_state: expected a SGDState"),
+         "opt_state: expected an optimizer state"),
         (lambda p: fnmlp.save_train_state(p, spec, fnmlp.sgd(0.1), attrs.evolve(train_state, rng=None)),
          TypeError, "train_state.rng: expected a NumPy RandomState or Generator, got NoneType"),
         (lambda p: fnmlp.save_train_state(p, spec, fnmlp.sgd(0.1), attrs.evolve(train_state, order=np.ones(5, int))),
          ValueError, "train_state.order: expected a permutation of 0..4"),
         (lambda p: fnmlp.save_train_state(p, spec, (0.1, 0.9), train_state), TypeError,
-         "optimizer: expected a SGD, got tuple"),
+         "optimizer: expected a Optimizer, got tuple"),
         (lambda p: fnmlp.save_params(b"bytes.npz", spec, params, state), TypeError, "path: expected a file path"),
     ]
     for save, error, message in cases:
