@@ -151,6 +151,75 @@ def test_resuming_from_a_checkpoint_equals_training_without_a_break(tmp_path, dt
             np.testing.assert_array_equal(a, b)
 
 
+OPTIMIZERS = {
+    "adam, warm-up and cosine": lambda: fnmlp.adam(fnmlp.optimizers.warmup_cosine_decay(0.02, 4, 30)),
+    "adamw on every array": lambda: fnmlp.adamw(1e-2, weight_decay=0.1, mask=fnmlp.Params(W=[True] * 3, b=[True] * 3,
+                                                                                         gamma=[True], beta=[True])),
+    "nesterov sgd, decay, step schedule, clipping": lambda: fnmlp.optimizers.Optimizer(fnmlp.optimizers.chain(
+        fnmlp.optimizers.clip_by_global_norm(2.0),
+        fnmlp.sgd(fnmlp.optimizers.piecewise_constant([10], [0.1, 0.02]), 0.9, True, 1e-3).transform)),
+}
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_resuming_any_optimizer_with_early_stopping_from_a_checkpoint_is_bit_identical(tmp_path, name):
+    x, labels = problem()
+    spec = spec_with(1)
+    params, state = fnmlp.init_params(spec, 1, weight_init="lecun")
+    optimizer, stopping = OPTIMIZERS[name](), fnmlp.EarlyStopping(2, monitor="val_error")
+    data = dict(train=(x[:100], labels[:100]), validation=(x[100:], labels[100:]))
+    whole = fit(spec, params, state, optimizer, **data, epochs=6, batch_size=16, rng=3, early_stopping=stopping)
+
+    def save_each_epoch(stats, train_state):
+        fnmlp.save_train_state(tmp_path / f"epoch{stats.epoch}.npz", spec, optimizer, train_state)
+
+    fit(spec, params, state, optimizer, **data, epochs=3, batch_size=16, rng=3, early_stopping=stopping,
+        on_epoch=save_each_epoch)
+    _, loaded_optimizer, start, _ = fnmlp.load_train_state(tmp_path / "epoch2.npz")
+    assert loaded_optimizer == optimizer and start.early_stopping.best_epoch in (1, 2)
+    resumed = fit_from(spec, loaded_optimizer, start, **data, epochs=6, batch_size=16, early_stopping=stopping)
+    assert [attrs.evolve(s, seconds=0) for s in resumed.history] == [
+        attrs.evolve(s, seconds=0) for s in whole.history[2:]]
+    assert resumed.best_epoch == whole.best_epoch
+    for a, b in zip(fnmlp.tree_leaves((resumed.final, resumed.params)), fnmlp.tree_leaves((whole.final, whole.params))):
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+    assert resumed.final.dropout_rng.random() == whole.final.dropout_rng.random()
+
+
+def test_an_optimizer_with_a_users_function_is_refused_before_writing(tmp_path):
+    spec, params, state, _ = arrays_of(1, np.float64)
+    optimizer = fnmlp.adam(lambda step: 0.01)
+    train_state = fnmlp.initial_state(params, state, optimizer, 5, 0)
+    with pytest.raises(TypeError, match=r"^optimizer\.transform\.transforms\[1\]\.schedule: expected a value a "
+                                        r"checkpoint can store"):
+        fnmlp.save_train_state(tmp_path / "ckpt.npz", spec, optimizer, train_state)
+    assert not os.listdir(tmp_path)
+
+
+def test_a_version_1_checkpoint_still_loads_as_sgd(tmp_path):
+    spec, params, state, opt_state = arrays_of(1, np.float64)
+    path = tmp_path / "v1.npz"
+    fnmlp.save_train_state(path, spec, fnmlp.sgd(0.05, 0.9),
+                           fnmlp.TrainState(params, state, opt_state, 3, np.arange(10), np.random.RandomState(0)))
+
+    def as_version_1(header, arrays):
+        header["version"] = 1
+        header["opt_state"] = True
+        header["train"]["optimizer"] = {"type": "SGD", "lr": 0.05, "momentum": 0.9}
+        for key in ("dropout_rng", "early_stopping"):
+            del header["train"][key]
+        for name in list(arrays):
+            if name.startswith("opt_state.1.trace."):
+                arrays["opt_state.velocity." + name[len("opt_state.1.trace."):]] = arrays.pop(name)
+
+    rewrite(path, as_version_1)
+    _, optimizer, loaded, _ = fnmlp.load_train_state(path)
+    assert optimizer == fnmlp.sgd(0.05, 0.9) and loaded.dropout_rng is None and loaded.early_stopping is None
+    assert_identical(loaded.opt_state, opt_state)
+
+
 def saved_train_state(tmp_path):
     spec, params, state, opt_state = arrays_of(1, np.float64)
     path = tmp_path / "train.npz"
