@@ -322,7 +322,7 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
     order = start.order.copy()
     rng = copy.deepcopy(start.rng)
     dropout_rng = copy.deepcopy(start.dropout_rng) if start.dropout_rng is not None else derived_rng(rng)
-    stopping = start.early_stopping
+    stopping = start.early_stopping if early_stopping is not None else None
     if early_stopping is not None and stopping is None:
         stopping = EarlyStoppingState(math.inf, 0, 0, start.params, start.bn_state)
 

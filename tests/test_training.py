@@ -290,6 +290,9 @@ def test_early_stopping_stops_after_patience_and_returns_the_best_epoch():
     assert (result.test_loss, result.test_error) == evaluate(spec, seen[best - 1].params, seen[best - 1].bn_state,
                                                              x[200:], labels[200:])
     assert result.test_loss == pytest.approx(losses[best - 1], rel=1e-12)
+    on_without = fit_from(spec, opt, result.final, **data, epochs=result.final.epoch + 1, batch_size=20)
+    assert on_without.best_epoch is None and on_without.final.early_stopping is None, "resumed without it"
+    assert on_without.params is on_without.final.params
     # min_delta: an improvement must be larger than it to count
     strict = fit(spec, params, state, opt, **data, epochs=60, batch_size=20, rng=1,
                  early_stopping=fnmlp.EarlyStopping(3, min_delta=10.0, monitor="val_error"))

@@ -52,8 +52,7 @@ def _as_mask(value: Any) -> Any:
 
 
 def _mask_flags(mask: Any, params: Any) -> dict:
-    """``{field: (bool per array, ...)}`` for ``params`` (a ``Params`` or, on the flat path, ``None``
-    with ``layout`` giving the counts)."""
+    """``{field: (bool per array, ...)}``: ``mask`` resolved for ``params`` (whose arrays only count)."""
     if mask is None:
         mask = weights_only(params)
     elif callable(mask):
