@@ -39,7 +39,8 @@ from . import hw1  # the handout's stateful classes over the functions above
 __all__ = [
     "ACTIVATIONS", "Activation", "EpochStats", "FitResult", "TrainState", "TrainingDiverged", "evaluate", "fit",
     "fit_from", "initial_state", "run_epochs", "BatchNormCache", "BatchNormState", "ForwardCache", "MLPSpec", "Params",
-    "Optimizer", "adam", "adamw", "optimizers", "EarlyStopping", "EarlyStoppingState", "SoftmaxCrossEntropyCache", "as_rng", "astype", "backward", "backward_with_input_grad",
+    "Optimizer", "adam", "adamw", "optimizers", "EarlyStopping", "EarlyStoppingState", "SoftmaxCrossEntropyCache",
+    "as_rng", "astype", "backward", "backward_with_input_grad",
     "batchnorm_backward", "batchnorm_forward", "check_params", "check_state", "class_indices", "forward",
     "init_params", "log_softmax", "loss_and_grads", "one_hot", "param_shapes", "predict", "readonly", "sgd",
     "softmax_cross_entropy", "softmax_cross_entropy_grad", "tree_allclose", "tree_leaves", "tree_map",
