@@ -3,9 +3,11 @@
 A checkpoint is an uncompressed NumPy ``.npz`` (a zip of ``.npy`` files) that
 ``np.load(path, allow_pickle=False)`` opens. Its member ``fnmlp.json`` is a 1-D uint8 array holding
 a UTF-8 JSON header: the format marker and version, the spec (``MLPSpec.to_dict()``), the caller's
-``meta`` and, in training checkpoints, the optimizer's fields, the epoch and the shuffling
-generator's state. Every other member is one array, named for where it lives: ``params.W.0``,
-``bn_state.running_mean.0``, ``opt_state.velocity.W.0``, ``order``, ``rng.state.key``...
+``meta``, the optimizer state's structure (``fnmlp.optimizers.serialization``) and, in training
+checkpoints, the optimizer as JSON (its chain of transforms and schedules), the epoch, the two
+generators' states and the early-stopping counters. Every other member is one array, named for where
+it lives: ``params.W.0``, ``bn_state.running_mean.0``, ``opt_state.1.trace.W.0``, ``order``,
+``rng.state.key``, ``early_stopping.params.W.0``... Version 1 files (SGD only) still load.
 
 Three pairs of functions share the format and differ in what they store:
 
@@ -34,20 +36,20 @@ from . import _checks
 from ._atomic import atomic_write
 from .activations import ACTIVATIONS, unknown_activation_hint
 from .losses import LOSSES
-from .optim import SGD, SGDState
+from .optimizers import EmptyState, Optimizer, TraceState, sgd
+from .optimizers.serialization import STATES, from_json, state_from_json, state_to_json, to_json
 from .params import BatchNormState, Params, check_params, check_state, param_shapes
 from .spec import MLPSpec
-from .training import TrainState
+from .training import EarlyStoppingState, TrainState
 
 __all__ = ["save_params", "load_params", "save_checkpoint", "load_checkpoint", "save_train_state",
            "load_train_state", "FORMAT", "VERSION"]
 
 FORMAT = "fnmlp-checkpoint"
-VERSION = 1
+VERSION = 2
 HEADER = "fnmlp.json"
 
 PathLike = Union[str, "os.PathLike[str]"]
-_OPTIMIZERS = {"SGD": SGD}
 _BIT_GENERATORS = {cls.__name__: cls for cls in (np.random.MT19937, np.random.PCG64, np.random.PCG64DXSM,
                                                  np.random.Philox, np.random.SFC64)}
 
@@ -61,8 +63,9 @@ def save_params(path: PathLike, spec: MLPSpec, params: Params, state: BatchNormS
 
 
 def save_checkpoint(path: PathLike, spec: MLPSpec, params: Params, state: BatchNormState,
-                    opt_state: Optional[SGDState] = None, meta: Optional[dict] = None) -> None:
-    """Write ``spec``, ``params``, BatchNorm ``state``, ``opt_state`` (or ``None``) and ``meta`` to ``path``.
+                    opt_state: Any = None, meta: Optional[dict] = None) -> None:
+    """Write ``spec``, ``params``, BatchNorm ``state``, ``opt_state`` (an optimizer state of
+    ``fnmlp.optimizers``, or ``None``) and ``meta`` to ``path``.
 
     ``path`` gets exactly that name (no ``.npz`` is appended). ``meta`` (default ``{}``) is any dict
     ``json.dumps`` accepts; it loads back as JSON gives it (tuples become lists, NaN stays NaN).
@@ -71,34 +74,65 @@ def save_checkpoint(path: PathLike, spec: MLPSpec, params: Params, state: BatchN
     """
     path = _save_path(path)
     _check_arrays(spec, params, state, opt_state, "", "state")
-    header = _header(spec, meta, opt_state is not None)
-    _write_atomically(path, header, _arrays(params, state, opt_state))
+    opt_json, opt_arrays = _opt_state_json(opt_state, "opt_state")
+    header = _header(spec, meta, opt_json)
+    _write_atomically(path, header, {**_arrays(params, state), **opt_arrays})
 
 
-def save_train_state(path: PathLike, spec: MLPSpec, optimizer: SGD, train_state: TrainState,
+def save_train_state(path: PathLike, spec: MLPSpec, optimizer: Optimizer, train_state: TrainState,
                      meta: Optional[dict] = None) -> None:
     """Write everything ``fit_from`` needs to continue ``train_state`` exactly, and ``meta``, to ``path``.
 
-    That is ``spec``, the ``optimizer``'s fields, ``train_state``'s parameters, BatchNorm and
-    optimizer states, epoch, row ``order`` and shuffling generator (a NumPy ``RandomState`` or
-    ``Generator``, stored as its bit generator's state). Call it from ``fit``'s ``on_epoch``.
+    That is ``spec``, the ``optimizer`` as JSON (any optimizer of ``fnmlp.optimizers`` whose
+    schedules and masks are its own records, not a user's functions), ``train_state``'s parameters,
+    BatchNorm and optimizer states, epoch, row ``order``, its two generators (NumPy ``RandomState``
+    or ``Generator``, stored as their bit generators' states) and its early-stopping state. Call it
+    from ``fit``'s ``on_epoch``.
     """
     path = _save_path(path)
     _checks.instance("spec", spec, MLPSpec)
-    _checks.instance("optimizer", optimizer, SGD)
+    _checks.instance("optimizer", optimizer, Optimizer)
     _checks.instance("train_state", train_state, TrainState)
-    _checks.instance("train_state.opt_state", train_state.opt_state, SGDState)
-    _check_arrays(spec, train_state.params, train_state.bn_state, train_state.opt_state, "train_state.", "bn_state")
+    _check_arrays(spec, train_state.params, train_state.bn_state, None, "train_state.", "bn_state")
+    optimizer.check_state("train_state.opt_state", train_state.opt_state, train_state.params)
+    optimizer_json = to_json(optimizer)
     epoch = _checks.integer("train_state.epoch", train_state.epoch, minimum=0)
     _checks.permutation("train_state.order", train_state.order)
-    rng_json, rng_arrays = _rng_to_json(train_state.rng)
-    train = {"optimizer": {"type": type(optimizer).__name__, **attrs.asdict(optimizer)}, "epoch": epoch,
-             "rng": rng_json}
-    header = _header(spec, meta, True, train)
-    arrays = _arrays(train_state.params, train_state.bn_state, train_state.opt_state)
+    rng_json, rng_arrays = _rng_to_json(train_state.rng, "rng")
+    dropout_json, dropout_arrays = (_rng_to_json(train_state.dropout_rng, "dropout_rng")
+                                    if train_state.dropout_rng is not None else (None, {}))
+    stopping_json, stopping_arrays = _early_stopping_json(spec, train_state.early_stopping, epoch)
+    opt_json, opt_arrays = _opt_state_json(train_state.opt_state, "opt_state")
+    train = {"optimizer": optimizer_json, "epoch": epoch, "rng": rng_json, "dropout_rng": dropout_json,
+             "early_stopping": stopping_json}
+    header = _header(spec, meta, opt_json, train)
+    arrays = {**_arrays(train_state.params, train_state.bn_state), **opt_arrays}
     arrays["order"] = train_state.order
     arrays.update(rng_arrays)
+    arrays.update(dropout_arrays)
+    arrays.update(stopping_arrays)
     _write_atomically(path, header, arrays)
+
+
+def _opt_state_json(opt_state: Any, name: str) -> tuple:
+    """``(description or None, arrays)`` of an optimizer state (see ``state_to_json``)."""
+    if opt_state is None:
+        return None, {}
+    return state_to_json(opt_state, name)
+
+
+def _early_stopping_json(spec: MLPSpec, stopping: Any, epoch: int) -> tuple:
+    if stopping is None:
+        return None, {}
+    _checks.instance("train_state.early_stopping", stopping, EarlyStoppingState)
+    _check_arrays(spec, stopping.params, stopping.bn_state, None, "train_state.early_stopping.", "bn_state")
+    best = _checks.real("train_state.early_stopping.best", stopping.best) if stopping.best != float("inf") \
+        else stopping.best
+    counts = {name: _checks.integer(f"train_state.early_stopping.{name}", getattr(stopping, name), minimum=0)
+              for name in ("best_epoch", "bad_epochs")}
+    arrays = {**_named_leaves("early_stopping.params", stopping.params),
+              **_named_leaves("early_stopping.bn_state", stopping.bn_state)}
+    return {"best": best, **counts}, arrays
 
 
 def _path(path: Any) -> str:
@@ -123,15 +157,29 @@ def _check_arrays(spec: MLPSpec, params: Any, state: Any, opt_state: Any, prefix
     check_params(spec, params, f"{prefix}params")
     check_state(spec, state, f"{prefix}{state_name}")
     if opt_state is not None:
-        _checks.instance(f"{prefix}opt_state", opt_state, SGDState)
-        check_params(spec, opt_state.velocity, f"{prefix}opt_state.velocity")
+        if not isinstance(opt_state, tuple) and type(opt_state) not in set(STATES.values()) - {Params}:
+            _checks.fail(TypeError, f"{prefix}opt_state", "an optimizer state (a tuple or a state record of "
+                         "fnmlp.optimizers)", type(opt_state).__name__)
+        _check_state_params(spec, opt_state, f"{prefix}opt_state")
 
 
-def _header(spec: MLPSpec, meta: Any, has_opt_state: bool, train: Optional[dict] = None) -> bytes:
+def _check_state_params(spec: MLPSpec, tree: Any, name: str) -> None:
+    """Raise unless every ``Params`` inside the optimizer state ``tree`` fits ``spec``."""
+    if isinstance(tree, Params):
+        check_params(spec, tree, name)
+    elif isinstance(tree, tuple):
+        for i, item in enumerate(tree):
+            _check_state_params(spec, item, f"{name}[{i}]")
+    elif attrs.has(type(tree)):
+        for field in attrs.fields(type(tree)):
+            _check_state_params(spec, getattr(tree, field.name), f"{name}.{field.name}")
+
+
+def _header(spec: MLPSpec, meta: Any, opt_state: Any, train: Optional[dict] = None) -> bytes:
     meta = {} if meta is None else meta
     if not isinstance(meta, dict):
         _checks.fail(TypeError, "meta", "a JSON-serialisable dict", _checks.describe(meta))
-    header = {"format": FORMAT, "version": VERSION, "spec": spec.to_dict(), "opt_state": has_opt_state,
+    header = {"format": FORMAT, "version": VERSION, "spec": spec.to_dict(), "opt_state": opt_state,
               "train": train, "meta": meta}
     try:
         return json.dumps(header).encode("utf-8")
@@ -139,11 +187,8 @@ def _header(spec: MLPSpec, meta: Any, has_opt_state: bool, train: Optional[dict]
         _checks.fail(TypeError, "meta", "a JSON-serialisable dict", f"{_checks.describe(meta)} ({error})")
 
 
-def _arrays(params: Params, state: BatchNormState, opt_state: Optional[SGDState]) -> dict:
-    arrays = {**_named_leaves("params", params), **_named_leaves("bn_state", state)}
-    if opt_state is not None:
-        arrays.update(_named_leaves("opt_state", opt_state))
-    return arrays
+def _arrays(params: Params, state: BatchNormState) -> dict:
+    return {**_named_leaves("params", params), **_named_leaves("bn_state", state)}
 
 
 def _named_leaves(prefix: str, tree: Any) -> dict:
@@ -157,16 +202,17 @@ def _named_leaves(prefix: str, tree: Any) -> dict:
     return {name: leaf for key, child in children for name, leaf in _named_leaves(f"{prefix}.{key}", child).items()}
 
 
-def _rng_to_json(rng: Any) -> tuple:
-    """``({"type": ..., "state": ...}, arrays)``: the generator's state as JSON, arrays kept apart."""
+def _rng_to_json(rng: Any, name: str) -> tuple:
+    """``({"type": ..., "state": ...}, arrays)``: the generator's state as JSON, arrays kept apart
+    (named ``{name}.state...``)."""
     if isinstance(rng, np.random.RandomState):
         state = rng.get_state(legacy=False)
     elif isinstance(rng, np.random.Generator):
         state = rng.bit_generator.state
     else:
-        _checks.fail(TypeError, "train_state.rng", "a NumPy RandomState or Generator", type(rng).__name__)
+        _checks.fail(TypeError, f"train_state.{name}", "a NumPy RandomState or Generator", type(rng).__name__)
     if state["bit_generator"] not in _BIT_GENERATORS:
-        _checks.fail(ValueError, "train_state.rng", f"a bit generator among {sorted(_BIT_GENERATORS)}",
+        _checks.fail(ValueError, f"train_state.{name}", f"a bit generator among {sorted(_BIT_GENERATORS)}",
                      state["bit_generator"])
     arrays = {}
 
@@ -178,7 +224,7 @@ def _rng_to_json(rng: Any) -> tuple:
             return {"array": name}
         return value.item() if isinstance(value, np.generic) else value
 
-    return {"type": type(rng).__name__, "state": encode(state, "rng")}, arrays
+    return {"type": type(rng).__name__, "state": encode(state, name)}, arrays
 
 
 def _write_atomically(path: str, header: bytes, arrays: dict) -> None:
@@ -216,19 +262,20 @@ def load_checkpoint(path: PathLike) -> tuple:
 def load_train_state(path: PathLike) -> tuple:
     """``(spec, optimizer, train_state, meta)`` from a ``save_train_state`` file, ready for ``fit_from``.
 
-    Raises ``ValueError`` as ``load_checkpoint`` does, and for a file without training state.
+    Raises ``ValueError`` as ``load_checkpoint`` does, and for a file without training state, with
+    an optimizer this fnmlp does not know, or an optimizer state that does not fit the optimizer.
     """
     spec, params, state, opt_state, meta, train = _load(path)
     if train is None:
         _file_error(os.fspath(path), "training state",
                     "a parameters-only checkpoint (saved by save_params or save_checkpoint)")
-    optimizer, epoch, order, rng = train
-    return spec, optimizer, TrainState(params, state, opt_state, epoch, order, rng), meta
+    optimizer, epoch, order, rng, dropout_rng, stopping = train
+    return spec, optimizer, TrainState(params, state, opt_state, epoch, order, rng, dropout_rng, stopping), meta
 
 
 def _load(path: PathLike) -> tuple:
     """``(spec, params, state, opt_state, meta, train)``, every part checked; ``train`` is
-    ``(optimizer, epoch, order, rng)`` or ``None``."""
+    ``(optimizer, epoch, order, rng, dropout_rng, early_stopping)`` or ``None``."""
     path = _path(path)
     header, arrays = _read(path)
     _check_names(path, header["spec"])
@@ -239,14 +286,14 @@ def _load(path: PathLike) -> tuple:
     try:
         params = _record(Params, "params", spec, arrays)
         state = _record(BatchNormState, "bn_state", spec, arrays)
-        opt_state = SGDState(_record(Params, "opt_state.velocity", spec, arrays)) if header["opt_state"] else None
+        opt_state = _opt_state(header, spec, arrays)
         _check_arrays(spec, params, state, opt_state, "", "bn_state")
     except (TypeError, ValueError) as error:
         _file_error(path, f"arrays that fit the spec {spec.layer_sizes}", _reason(error))
     train = header["train"]
     if train is not None:
         try:
-            train = _train(train, opt_state, arrays)
+            train = _train(header["version"], train, spec, params, opt_state, arrays)
         except (KeyError, TypeError, ValueError) as error:
             _file_error(path, "a valid training state", _reason(error))
     if arrays:
@@ -283,18 +330,50 @@ def _check_registered(spec: MLPSpec) -> None:
                      repr(spec.loss.name))
 
 
-def _train(train: dict, opt_state: Optional[SGDState], arrays: dict) -> tuple:
-    """``(optimizer, epoch, order, rng)`` from the header's ``train`` entry and ``arrays``."""
+def _opt_state(header: dict, spec: MLPSpec, arrays: dict) -> Any:
+    """The optimizer state the header describes (a version 1 file's SGD velocity becomes the state
+    of ``sgd(lr, momentum)``), or ``None``."""
+    described = header["opt_state"]
+    if header["version"] == 1:
+        return (EmptyState(), TraceState(_record(Params, "opt_state.velocity", spec, arrays))) if described else None
+    if described is None or described is False:
+        return None
+    return state_from_json(described, lambda name: _take(arrays, name))
+
+
+def _train(version: int, train: dict, spec: MLPSpec, params: Params, opt_state: Any, arrays: dict) -> tuple:
+    """``(optimizer, epoch, order, rng, dropout_rng, early_stopping)`` from the header's ``train``
+    entry and ``arrays``."""
     if opt_state is None:
         raise ValueError("opt_state: expected the optimizer state of the training state, got none")
-    fields = dict(train["optimizer"])
-    kind = fields.pop("type")
-    if kind not in _OPTIMIZERS:
-        raise ValueError(f"optimizer: expected one of {sorted(_OPTIMIZERS)}, got {kind!r}")
+    if version == 1:
+        fields = dict(train["optimizer"])
+        kind = fields.pop("type")
+        if kind != "SGD":
+            raise ValueError(f"optimizer: expected one of ['SGD'], got {kind!r}")
+        optimizer = sgd(**fields)
+    else:
+        optimizer = from_json(train["optimizer"])
+        if not isinstance(optimizer, Optimizer):
+            raise ValueError(f"optimizer: expected an Optimizer, got {type(optimizer).__name__}")
+    optimizer.check_state("opt_state", opt_state, params)
     epoch = _checks.integer("epoch", train["epoch"], minimum=0)
     order = _take(arrays, "order")
     _checks.permutation("order", order)
-    return _OPTIMIZERS[kind](**fields), epoch, order, _rng_from_json(train["rng"], arrays)
+    rng = _rng_from_json(train["rng"], arrays)
+    dropout_rng = _rng_from_json(train["dropout_rng"], arrays) if train.get("dropout_rng") is not None else None
+    stopping = train.get("early_stopping")
+    if stopping is not None:
+        best = stopping["best"]
+        if isinstance(best, bool) or not isinstance(best, (int, float)) or best != best:
+            raise ValueError(f"early_stopping.best: expected a number, got {best!r}")
+        stopping = EarlyStoppingState(float(best), _checks.integer("early_stopping.best_epoch", stopping["best_epoch"],
+                                                                   minimum=0, maximum=epoch),
+                                      _checks.integer("early_stopping.bad_epochs", stopping["bad_epochs"], minimum=0),
+                                      _record(Params, "early_stopping.params", spec, arrays),
+                                      _record(BatchNormState, "early_stopping.bn_state", spec, arrays))
+        _check_arrays(spec, stopping.params, stopping.bn_state, None, "early_stopping.", "bn_state")
+    return optimizer, epoch, order, rng, dropout_rng, stopping
 
 
 def _read(path: str) -> tuple:
@@ -330,7 +409,8 @@ def _read(path: str) -> tuple:
         _file_error(path, f"format version {VERSION} or older",
                     f"version {version!r}" + (" (written by a newer fnmlp)" if isinstance(version, int)
                                               and version > VERSION else ""))
-    for key, kind in (("spec", dict), ("opt_state", bool), ("train", (dict, type(None))), ("meta", dict)):
+    opt_kind = bool if version == 1 else (dict, type(None))
+    for key, kind in (("spec", dict), ("opt_state", opt_kind), ("train", (dict, type(None))), ("meta", dict)):
         if not isinstance(header.get(key), kind):
             _file_error(path, f"a header with '{key}'", _checks.describe(header.get(key)))
     return header, members

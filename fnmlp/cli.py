@@ -8,13 +8,16 @@ the command knows which options the user typed (``--resume`` accepts only ``--ep
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import NoReturn, Optional, Sequence
+from typing import Iterator, NoReturn, Optional, Sequence
 
 import attrs
 import numpy as np
@@ -24,7 +27,7 @@ from .activations import ACTIVATIONS
 from .checkpoint import load_train_state, save_train_state
 from .datasets import DATASET_NAMES, Split, load_dataset
 from .initializers import SCALES, as_rng
-from .optim import SGD
+from .optimizers import Optimizer, sgd
 from .params import init_params
 from .progress import Progress
 from .run_files import CHECKPOINT, read_history, write_metrics, write_run_outputs
@@ -139,7 +142,7 @@ class Run:
     directory: Path
     config: dict
     spec: MLPSpec
-    optimizer: SGD
+    optimizer: Optimizer
     start: TrainState
     history: tuple
 
@@ -231,7 +234,7 @@ def new_run(config: dict, directory: Path) -> tuple:
     dataset, splits = load_splits(config)
     spec = MLPSpec((splits["train"].x.shape[1], *config["hidden"], dataset.num_classes), config["activation"],
                    num_bn_layers=config["bn"])
-    optimizer = SGD(config["lr"], config["momentum"])
+    optimizer = sgd(config["lr"], config["momentum"])
     rng = as_rng(config["seed"])
     params, bn_state = init_params(spec, rng, weight_init=config["init"], dtype=config["dtype"])
     start = initial_state(params, bn_state, optimizer, splits["train"].x.shape[0], rng)
@@ -270,9 +273,10 @@ def train_run(run: Run, splits: dict, progress: Progress) -> tuple:
 
     def on_epoch(stats: EpochStats, state: TrainState) -> None:
         nonlocal latest
-        save_run_checkpoint(run, state, [*history, stats])
-        history.append(stats)  # only once saved, so that Ctrl-C during the save reports the epoch before
-        latest = state
+        with _interrupt_deferred():  # the files and what the run reports move together
+            save_run_checkpoint(run, state, [*history, stats])
+            history.append(stats)
+            latest = state
         progress.epoch(stats)
 
     try:
@@ -289,6 +293,23 @@ def train_run(run: Run, splits: dict, progress: Progress) -> tuple:
             f"training diverged: the loss became {diverged.loss} at epoch {diverged.epoch}, batch "
             f"{diverged.batch}; kept the checkpoint of epoch {latest.epoch}. Try a smaller --lr or --init lecun.")
     return latest, history, "completed", ""
+
+
+@contextlib.contextmanager
+def _interrupt_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) that arrives inside the block until the block is done, then raise it.
+    Only in the main thread, the one Python delivers signals to; elsewhere the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: caught.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def save_run_checkpoint(run: Run, state: TrainState, history: Sequence[EpochStats]) -> None:

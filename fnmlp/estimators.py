@@ -34,7 +34,7 @@ from . import _checks
 from .initializers import SCALES
 from .losses import log_softmax
 from .network import predict as _network_predict
-from .optim import sgd
+from .optimizers import sgd
 from .params import init_params
 from .spec import MLPSpec
 from . import training

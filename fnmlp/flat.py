@@ -4,7 +4,9 @@ ufunc calls rather than a few per array.
 ``FlatLayout.of(params)`` notes the record's type and its arrays' shapes, in ``tree_leaves`` order;
 ``flatten(tree)`` copies a tree of that layout into a new 1-D buffer, ``unflatten(buffer)`` gives a
 record of read-only views into a buffer, and ``split(buffer)`` writable views by field name, for
-code that fills a buffer of its own.
+code that fills a buffer of its own. ``flatten_tree`` and ``unflatten_tree`` do the same for every
+record of the layout's type inside a larger tree (an optimizer state: tuples and records holding
+``Params`` of moments, and step counts), leaving the rest as it is.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .tree import tree_leaves
+from .tree import _children, _field_names, _rebuild, tree_leaves
 
 
 @attrs.frozen
@@ -56,6 +58,26 @@ class FlatLayout:
     def unflatten(self, buffer: np.ndarray) -> Any:
         """A record of read-only views of ``buffer``; it changes if ``buffer`` does."""
         return self.record(**self.split(buffer))
+
+    def flatten_tree(self, tree: Any) -> Any:
+        """``tree`` with every record of this layout's type replaced by a new buffer (``flatten``)."""
+        return self._map_records(self.flatten, tree)
+
+    def unflatten_tree(self, tree: Any, copy: bool = False) -> Any:
+        """``flatten_tree`` undone: every 1-D buffer of ``size`` elements becomes a record of read-only
+        views (of a copy of it, with ``copy``)."""
+        def record(buffer: np.ndarray) -> Any:
+            return self.unflatten(buffer.copy() if copy else buffer)
+        return self._map_records(record, tree, buffers=True)
+
+    def _map_records(self, fn: Any, tree: Any, buffers: bool = False) -> Any:
+        if buffers and isinstance(tree, np.ndarray):
+            return fn(tree) if tree.shape == (self.size,) else tree
+        if not buffers and isinstance(tree, self.record):
+            return fn(tree)
+        if isinstance(tree, (tuple, list)) or _field_names(type(tree)) is not None:
+            return _rebuild(tree, [self._map_records(fn, child, buffers) for child in _children(tree)])
+        return tree
 
 
 def _views(layout: FlatLayout, buffer: np.ndarray) -> list:

@@ -11,7 +11,7 @@ Code written against the handout runs unchanged::
 
 No math lives here: the activations call ``fnmlp.activations``, the criterion ``fnmlp.losses``,
 ``BatchNorm`` ``fnmlp.batchnorm``, and ``MLP`` runs ``fnmlp.network``'s forward and backward and
-``fnmlp.optim``'s SGD update, then exposes the results under the handout's names:
+``fnmlp.optimizers``' SGD update, then exposes the results under the handout's names:
 
 - The public attributes are the model. ``W``, ``b``, each BatchNorm layer's ``gamma``, ``beta``,
   running statistics, ``alpha`` and ``eps`` (one value for all layers), ``activations``, ``lr``,
@@ -38,7 +38,7 @@ from . import activations as core_activations
 from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
 from .kernels import ForwardCache, backward as _backward, forward as _forward
 from .losses.cross_entropy import _per_example_grad, _softmax_cross_entropy, class_indices
-from .optim import SGD
+from .optimizers import apply_updates, sgd
 from .params import BatchNormState, Params, init_params, param_shapes
 from .spec import MLPSpec
 from .training import _evaluate, run_epochs
@@ -268,7 +268,7 @@ class MLP:
             if not callable(fn):
                 _checks.fail(TypeError, name, "a callable", _checks.describe(fn))
         _checks.instance("criterion", criterion, SoftmaxCrossEntropy)
-        optimizer = SGD(lr, momentum)
+        optimizer = _sgd(lr, momentum)
         num_bn_layers = _checks.integer("num_bn_layers", num_bn_layers, minimum=0, maximum=nlayers)
         spec = MLPSpec((input_size, *hiddens, output_size), names, num_bn_layers)
 
@@ -287,7 +287,7 @@ class MLP:
         self.input_size, self.output_size = input_size, output_size
         self.nlayers, self.num_bn_layers, self.bn = nlayers, num_bn_layers, num_bn_layers > 0
         self.activations, self.criterion = activations, criterion
-        self.lr, self.momentum = optimizer.lr, optimizer.momentum
+        self.lr, self.momentum = float(lr), float(momentum)
         self.train_mode = True
         self.W = [np.array(w) for w in params.W]
         self.b = [np.array(b).reshape(shape) for b, shape in zip(params.b, bias_shapes)]
@@ -353,7 +353,9 @@ class MLP:
             b=[_vector(f"db[{i}]", g, n[i + 1]) for i, g in enumerate(_listed("db", self.db, spec.num_layers))],
             gamma=[_vector(f"bn_layers[{i}].dgamma", layer.dgamma, n[i + 1]) for i, layer in enumerate(bn_layers)],
             beta=[_vector(f"bn_layers[{i}].dbeta", layer.dbeta, n[i + 1]) for i, layer in enumerate(bn_layers)])
-        new, self._opt_state = SGD(self.lr, self.momentum)._update(grads, self._opt_state, params)
+        transform = _sgd(self.lr, self.momentum).transform  # its update, unlike Optimizer.update, checks nothing
+        updates, self._opt_state = transform.update(grads, self._opt_state, params)
+        new = apply_updates(params, updates)
         self.W = [_owned(w) for w in new.W]
         self.b = [_owned(v).reshape(old.shape) for v, old in zip(new.b, self.b)]
         for layer, gamma, beta in zip(bn_layers, new.gamma, new.beta):
@@ -396,6 +398,12 @@ class MLP:
         return layers
 
 
+
+def _sgd(lr: Any, momentum: Any) -> Any:
+    """``sgd(lr, momentum)`` for a number ``lr`` (the handout has no schedules)."""
+    return sgd(_checks.real("lr", lr, minimum=0.0), momentum)
+
+
 def get_training_stats(mlp: MLP, dset: Any, nepochs: int, batch_size: int) -> tuple:
     """Train ``mlp`` for ``nepochs`` epochs of mini-batches; returns four arrays ``(nepochs,)``: mean
     training loss, training error (a fraction, counted on each batch as it was trained), validation
@@ -417,7 +425,7 @@ def get_training_stats(mlp: MLP, dset: Any, nepochs: int, batch_size: int) -> tu
     # What forward, backward and step read, checked before the first batch changes any of it:
     mlp._records()
     _checks.instance("criterion", mlp.criterion, SoftmaxCrossEntropy)
-    SGD(mlp.lr, mlp.momentum)
+    _sgd(mlp.lr, mlp.momentum)
 
     def step(mlp: MLP, xb: np.ndarray, yb: np.ndarray) -> tuple:
         mlp.train()

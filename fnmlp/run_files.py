@@ -3,7 +3,7 @@
 - ``checkpoint.npz``: the full training state after the last finished epoch (``fnmlp.checkpoint``)
 - ``params.npz``: the final parameters and BatchNorm statistics, with ``dataset_meta`` in its meta
   (how the inputs were scaled), so that it alone can evaluate and predict
-- ``metrics.csv``: ``epoch,train_loss,train_error,val_loss,val_error,seconds``, one row per epoch
+- ``metrics.csv``: ``epoch,train_loss,train_error,val_loss,val_error,seconds,lr``, one row per epoch
 - ``summary.json``: configuration, seed, final figures, timings, versions
 - ``train_loss.png``, ``train_error.png``, ``val_loss.png``, ``val_error.png``, ``curves.png``
 
@@ -31,7 +31,7 @@ from .spec import MLPSpec
 from .training import EpochStats, TrainState, evaluate
 
 CHECKPOINT = "checkpoint.npz"
-METRICS_COLUMNS = ("epoch", "train_loss", "train_error", "val_loss", "val_error", "seconds")
+METRICS_COLUMNS = ("epoch", "train_loss", "train_error", "val_loss", "val_error", "seconds", "lr")
 
 
 def write_metrics(path: Path, history: Any) -> None:
@@ -46,9 +46,9 @@ def write_metrics(path: Path, history: Any) -> None:
 
 
 def read_metrics(path: Path) -> list:
-    """The ``EpochStats`` rows of a ``metrics.csv``."""
+    """The ``EpochStats`` rows of a ``metrics.csv`` (``lr`` NaN in a file from before that column)."""
     with open(path, newline="") as file:
-        return [EpochStats(int(row["epoch"]), *(float(row[c]) for c in METRICS_COLUMNS[1:]))
+        return [EpochStats(int(row["epoch"]), *(float(row.get(c) or "nan") for c in METRICS_COLUMNS[1:]))
                 for row in csv.DictReader(file)]
 
 

@@ -8,6 +8,7 @@ batch, count and report identically.
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import time
 from typing import Any, Callable, Optional
@@ -20,7 +21,7 @@ from .flat import FlatLayout
 from .initializers import as_rng
 from .kernels import forward as _forward, loss_and_grads as _loss_and_grads
 from .losses.cross_entropy import _softmax_cross_entropy, class_indices
-from .optim import SGD, SGDState
+from .optimizers import Optimizer
 from .params import BatchNormState, Params, astype, check_params, check_state
 from .spec import MLPSpec
 from .tree import readonly
@@ -31,7 +32,8 @@ EVAL_CHUNK_ROWS = 5000
 @attrs.frozen
 class EpochStats:
     """One epoch: mean training loss and error over its batches as they were trained, then
-    validation loss and error in eval mode (NaN without validation data), and its wall time."""
+    validation loss and error in eval mode (NaN without validation data), its wall time, and the
+    learning rate of its last step (NaN for an optimizer without one)."""
 
     epoch: int
     train_loss: float
@@ -39,6 +41,36 @@ class EpochStats:
     val_loss: float
     val_error: float
     seconds: float
+    lr: float = math.nan
+
+
+@attrs.frozen
+class EarlyStopping:
+    """Stop after ``patience`` epochs in which ``monitor`` (``"val_loss"`` or ``"val_error"``) did not
+    fall below the best value so far by more than ``min_delta``; ``fit`` then returns the best
+    epoch's parameters and BatchNorm state."""
+
+    patience: int = attrs.field(converter=lambda v: _checks.integer("patience", v, minimum=1))
+    min_delta: float = attrs.field(default=0.0, converter=lambda v: _checks.real("min_delta", v, minimum=0.0))
+    monitor: str = attrs.field(default="val_loss")
+
+    @monitor.validator
+    def _check_monitor(self, attribute: Any, value: Any) -> None:
+        if value not in ("val_loss", "val_error"):
+            _checks.fail(ValueError, "monitor", "'val_loss' or 'val_error'", _checks.describe(value))
+
+
+@attrs.frozen(eq=False)
+class EarlyStoppingState:
+    """``best``: the best monitored value so far (inf before any epoch), reached after epoch
+    ``best_epoch`` (0: none yet), whose ``params`` and ``bn_state`` are kept; ``bad_epochs``: epochs
+    since, without improvement."""
+
+    best: float
+    best_epoch: int
+    bad_epochs: int
+    params: Params
+    bn_state: BatchNormState
 
 
 @attrs.frozen(eq=False)
@@ -47,33 +79,50 @@ class TrainState:
 
     ``order`` is the permutation of training rows, shuffled in place by ``rng`` at the start of each
     epoch (as the handout does with ``np.random.shuffle``); ``rng`` is never used directly, only copied.
+    ``opt_state`` is the optimizer's state (``optimizer.init(params)`` at first). ``dropout_rng`` is a
+    second NumPy ``Generator``, for the model's own randomness, derived from ``rng`` without drawing
+    from it (``None``: derived when training starts). ``early_stopping`` is an
+    ``EarlyStoppingState`` once training with early stopping has begun, else ``None``.
     """
 
     params: Params
     bn_state: BatchNormState
-    opt_state: SGDState
+    opt_state: Any
     epoch: int
     order: np.ndarray = attrs.field(converter=readonly)
     rng: Any
+    dropout_rng: Any = None
+    early_stopping: Optional[EarlyStoppingState] = None
 
 
 @attrs.frozen(eq=False)
 class FitResult:
-    """What ``fit`` returns: the final ``TrainState``, one ``EpochStats`` per epoch, and the test
-    loss and error after training (``None`` without test data)."""
+    """What ``fit`` returns: the final ``TrainState`` (to continue from), one ``EpochStats`` per
+    epoch, and the test loss and error of the returned parameters (``None`` without test data).
+
+    ``params`` and ``bn_state`` are the final ones or, with early stopping, the best epoch's:
+    ``best_epoch`` (``None`` without early stopping); ``stopped_early`` says whether patience ran out.
+    """
 
     final: TrainState
     history: tuple
     test_loss: Optional[float] = None
     test_error: Optional[float] = None
+    stopped_early: bool = False
+
+    @property
+    def best_epoch(self) -> Optional[int]:
+        return self.final.early_stopping.best_epoch if self.final.early_stopping is not None else None
 
     @property
     def params(self) -> Params:
-        return self.final.params
+        best = self.final.early_stopping
+        return best.params if best is not None and best.best_epoch else self.final.params
 
     @property
     def bn_state(self) -> BatchNormState:
-        return self.final.bn_state
+        best = self.final.early_stopping
+        return best.bn_state if best is not None and best.best_epoch else self.final.bn_state
 
 
 class TrainingDiverged(FloatingPointError):
@@ -93,14 +142,15 @@ class TrainingDiverged(FloatingPointError):
 def run_epochs(step: Callable, evaluate: Callable, carry: Any, x: np.ndarray, labels: np.ndarray, *,
                order: np.ndarray, shuffle: Callable[[np.ndarray], None], first_epoch: int, last_epoch: int,
                batch_size: int, gather: Callable = None, on_batch: Callable = None,
-               on_epoch: Callable = None) -> tuple:
+               on_epoch: Callable = None, learning_rate: Callable = None) -> tuple:
     """Train epochs ``first_epoch..last_epoch`` (1-based); returns ``(carry, history)``.
 
     Each epoch calls ``shuffle(order)``, then ``step(carry, xb, yb) -> (carry, loss_sum, wrong)`` on
     consecutive batches of ``batch_size`` rows taken in ``order`` (the last may be smaller), then
     ``evaluate(carry) -> (val_loss, val_error)``. ``gather(array, rows)`` takes the batch rows
     (default ``array[rows]``). ``on_batch(epoch, batch, num_batches, loss, error)`` sees the running
-    means; ``on_epoch(stats, carry, order)`` sees each finished epoch. A non-finite batch loss raises
+    means; ``on_epoch(stats, carry, order)`` sees each finished epoch, and no epoch follows if it
+    returns ``True``. ``learning_rate(carry)`` gives ``EpochStats.lr`` (default NaN). A non-finite batch loss raises
     ``TrainingDiverged`` at once (overflow warnings on the way there are silenced). The arguments are
     checked before the first ``shuffle``.
     """
@@ -114,11 +164,11 @@ def run_epochs(step: Callable, evaluate: Callable, carry: Any, x: np.ndarray, la
     gather = gather or (lambda array, rows: array[rows])
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below, by the loss
         return _epochs(step, evaluate, carry, x, labels, order, shuffle, first_epoch, last_epoch,
-                       batch_size, gather, on_batch, on_epoch)
+                       batch_size, gather, on_batch, on_epoch, learning_rate)
 
 
 def _epochs(step, evaluate, carry, x, labels, order, shuffle, first_epoch, last_epoch, batch_size, gather,
-            on_batch, on_epoch):
+            on_batch, on_epoch, learning_rate):
     n = x.shape[0]
     num_batches = -(-n // batch_size)
     history = []
@@ -137,11 +187,12 @@ def _epochs(step, evaluate, carry, x, labels, order, shuffle, first_epoch, last_
                 seen = min(begin + batch_size, n)
                 on_batch(epoch, batch, num_batches, loss_sum / seen, wrong / seen)
         val_loss, val_error = evaluate(carry)
+        lr = math.nan if learning_rate is None else float(learning_rate(carry))
         stats = EpochStats(epoch, loss_sum / n, wrong / n, float(val_loss), float(val_error),
-                           time.perf_counter() - started)
+                           time.perf_counter() - started, lr)
         history.append(stats)
-        if on_epoch is not None:
-            on_epoch(stats, carry, order)
+        if on_epoch is not None and on_epoch(stats, carry, order) is True:
+            break
     return carry, tuple(history)
 
 
@@ -166,25 +217,51 @@ def _evaluate(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: np.nda
     return loss_sum / x.shape[0], wrong / x.shape[0]
 
 
-def initial_state(params: Params, bn_state: BatchNormState, optimizer: SGD, num_train: int,
+def initial_state(params: Params, bn_state: BatchNormState, optimizer: Optimizer, num_train: int,
                   rng: Any = None) -> TrainState:
-    """The ``TrainState`` before the first epoch: zero velocity, rows in order ``0..num_train-1``, and a
-    copy of ``rng`` (the caller's generator stays the caller's)."""
-    _checks.instance("optimizer", optimizer, SGD)
+    """The ``TrainState`` before the first epoch: ``optimizer.init(params)``, rows in order
+    ``0..num_train-1``, a copy of ``rng`` (the caller's generator stays the caller's) and a
+    ``dropout_rng`` derived from it without drawing from it."""
+    _checks.instance("optimizer", optimizer, Optimizer)
     num_train = _checks.integer("num_train", num_train, minimum=1)
-    return TrainState(params, bn_state, optimizer.init(params), 0, np.arange(num_train), copy.deepcopy(as_rng(rng)))
+    rng = copy.deepcopy(as_rng(rng))
+    return TrainState(params, bn_state, optimizer.init(params), 0, np.arange(num_train), rng, derived_rng(rng))
 
 
-def fit(spec: MLPSpec, params: Params, bn_state: BatchNormState, optimizer: SGD, train: Any,
+def derived_rng(rng: Any) -> np.random.Generator:
+    """A new ``Generator`` seeded from a hash of ``rng``'s state: the same state gives the same
+    generator, and ``rng`` draws nothing."""
+    state = rng.get_state(legacy=False) if isinstance(rng, np.random.RandomState) else rng.bit_generator.state
+    digest = hashlib.sha256(b"fnmlp.dropout_rng")
+
+    def feed(value: Any) -> None:
+        if isinstance(value, dict):
+            for key in sorted(value):
+                digest.update(str(key).encode())
+                feed(value[key])
+        elif isinstance(value, np.ndarray):
+            digest.update(value.tobytes())
+        else:
+            digest.update(repr(value).encode())
+
+    feed(state)
+    return np.random.default_rng(np.frombuffer(digest.digest(), np.uint32))
+
+
+def fit(spec: MLPSpec, params: Params, bn_state: BatchNormState, optimizer: Optimizer, train: Any,
         validation: Any = None, test: Any = None, *, epochs: int, batch_size: int, rng: Any = None,
-        on_batch: Callable = None, on_epoch: Callable = None) -> FitResult:
-    """Train from ``params`` for ``epochs`` epochs of mini-batch SGD; returns a ``FitResult``.
+        early_stopping: Optional[EarlyStopping] = None, on_batch: Callable = None,
+        on_epoch: Callable = None) -> FitResult:
+    """Train from ``params`` for ``epochs`` epochs of mini-batches and ``optimizer`` (any
+    ``fnmlp.optimizers.Optimizer``; a schedule steps once per batch); returns a ``FitResult``.
 
     ``train``, ``validation`` and ``test`` are ``(x, labels)`` pairs (or records with ``x`` and ``y``):
     ``x`` ``(n, n[0])`` float32 or float64, the dtype training runs in; labels integer ``(n,)`` or
     one-hot. ``rng`` (a seed or a NumPy generator) shuffles the rows each epoch; seeding it as the
-    handout seeds ``np.random`` reproduces ``fnmlp.hw1.get_training_stats``. ``on_batch`` and
-    ``on_epoch(stats, train_state)`` observe progress (``on_epoch`` is where to checkpoint).
+    handout seeds ``np.random`` reproduces ``fnmlp.hw1.get_training_stats``. ``early_stopping`` (an
+    ``EarlyStopping``, which needs ``validation``) may end training sooner and returns the best
+    epoch's parameters. ``on_batch`` and ``on_epoch(stats, train_state)`` observe progress
+    (``on_epoch`` is where to checkpoint).
     """
     _checks.instance("spec", spec, MLPSpec)
     check_params(spec, params, finite=True)
@@ -192,80 +269,112 @@ def fit(spec: MLPSpec, params: Params, bn_state: BatchNormState, optimizer: SGD,
     train = _check_data("train", spec, train)
     start = initial_state(params, bn_state, optimizer, train[0].shape[0], rng)
     return _fit_from(spec, optimizer, start, train, validation, test, epochs=epochs, batch_size=batch_size,
-                     on_batch=on_batch, on_epoch=on_epoch)
+                     early_stopping=early_stopping, on_batch=on_batch, on_epoch=on_epoch)
 
 
-def fit_from(spec: MLPSpec, optimizer: SGD, start: TrainState, train: Any, validation: Any = None,
-             test: Any = None, *, epochs: int, batch_size: int, on_batch: Callable = None,
-             on_epoch: Callable = None) -> FitResult:
+def fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: Any, validation: Any = None,
+             test: Any = None, *, epochs: int, batch_size: int, early_stopping: Optional[EarlyStopping] = None,
+             on_batch: Callable = None, on_epoch: Callable = None) -> FitResult:
     """Continue training from ``start`` (e.g. a loaded checkpoint) until ``epochs`` epochs in total.
 
     Training ``k`` epochs and continuing to ``epochs`` gives bit for bit what training ``epochs``
-    epochs at once gives. ``start`` is left as it was. Every argument is checked before the first
-    batch: shapes against ``spec``, finite data and parameters, ``start.order`` a permutation of the
-    training rows, ``epochs`` at least ``start.epoch``.
+    epochs at once gives (pass the same ``optimizer`` and ``early_stopping``). ``start`` is left as
+    it was. Every argument is checked before the first batch: shapes against ``spec``, finite data
+    and parameters, ``start.opt_state`` a state of ``optimizer`` for these parameters, ``start.order``
+    a permutation of the training rows, ``epochs`` at least ``start.epoch``.
     """
     _checks.instance("spec", spec, MLPSpec)
     return _fit_from(spec, optimizer, start, _check_data("train", spec, train), validation, test, epochs=epochs,
-                     batch_size=batch_size, on_batch=on_batch, on_epoch=on_epoch)
+                     batch_size=batch_size, early_stopping=early_stopping, on_batch=on_batch, on_epoch=on_epoch)
 
 
-def _fit_from(spec: MLPSpec, optimizer: SGD, start: TrainState, train: tuple, validation: Any, test: Any, *,
-              epochs: int, batch_size: int, on_batch: Callable, on_epoch: Callable) -> FitResult:
+def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tuple, validation: Any, test: Any, *,
+              epochs: int, batch_size: int, early_stopping: Optional[EarlyStopping], on_batch: Callable,
+              on_epoch: Callable) -> FitResult:
     """``fit_from`` with ``train`` as ``_check_data`` returns it (so ``fit`` checks it only once)."""
-    _checks.instance("optimizer", optimizer, SGD)
+    _checks.instance("optimizer", optimizer, Optimizer)
     _checks.instance("start", start, TrainState)
     x, y = train
     val = _check_data("validation", spec, validation, x.dtype) if validation is not None else None
     tst = _check_data("test", spec, test, x.dtype) if test is not None else None
     epochs = _checks.integer("epochs", epochs, minimum=0)
     batch_size = _checks.integer("batch_size", batch_size, minimum=1, maximum=x.shape[0])
+    if early_stopping is not None:
+        _checks.instance("early_stopping", early_stopping, EarlyStopping)
+        if val is None:
+            _checks.fail(ValueError, "validation", f"data for early stopping to monitor {early_stopping.monitor}",
+                         None)
     on_batch = _checks.optional_callable("on_batch", on_batch)
     on_epoch = _checks.optional_callable("on_epoch", on_epoch)
-    _check_start(spec, start, x.shape[0])
+    _check_start(spec, optimizer, start, x.shape[0])
     if epochs < start.epoch:
         _checks.fail(ValueError, "epochs", f"a total of at least {start.epoch}, the epochs start has done", epochs)
 
-    # fit's own copies of the parameters and velocity, updated in place batch after batch (about 2x
-    # faster than new arrays every step on large layers); what leaves fit is a copy.
+    # fit's own copies of the parameters and the optimizer state's arrays, as flat buffers updated in
+    # place batch after batch (about 2x faster than new arrays every step on large layers); what
+    # leaves fit is a copy.
     layout = FlatLayout.of(start.params, x.dtype)
-    weights, velocity = layout.flatten(start.params), layout.flatten(start.opt_state.velocity)
+    weights, opt_state = layout.flatten(start.params), layout.flatten_tree(start.opt_state)
     params = layout.unflatten(weights)
     grads = np.empty_like(weights)
     grads_out = layout.split(grads)
     bn_state = astype(start.bn_state, x.dtype)
     order = start.order.copy()
     rng = copy.deepcopy(start.rng)
+    dropout_rng = copy.deepcopy(start.dropout_rng) if start.dropout_rng is not None else derived_rng(rng)
+    stopping = start.early_stopping if early_stopping is not None else None
+    if early_stopping is not None and stopping is None:
+        stopping = EarlyStoppingState(math.inf, 0, 0, start.params, start.bn_state)
 
-    def step(bn_state: BatchNormState, xb: np.ndarray, yb: np.ndarray) -> tuple:
-        mean_loss, logits, _, bn_state = _loss_and_grads(spec, params, bn_state, xb, yb, out=grads_out,
-                                                         scale=optimizer.lr)
-        optimizer._update_in_place(grads, velocity, weights)  # grads holds lr * the gradients
-        return bn_state, mean_loss * xb.shape[0], int((logits.argmax(axis=1) != yb).sum())
+    def step(carry: tuple, xb: np.ndarray, yb: np.ndarray) -> tuple:
+        bn_state, opt_state = carry
+        mean_loss, logits, _, bn_state = _loss_and_grads(spec, params, bn_state, xb, yb, out=grads_out)
+        opt_state = optimizer.update_flat(grads, opt_state, weights, layout)
+        return (bn_state, opt_state), mean_loss * xb.shape[0], int((logits.argmax(axis=1) != yb).sum())
 
-    def validate(bn_state: BatchNormState) -> tuple:
-        return _evaluate(spec, params, bn_state, *val) if val is not None else (np.nan, np.nan)
+    def validate(carry: tuple) -> tuple:
+        return _evaluate(spec, params, carry[0], *val) if val is not None else (np.nan, np.nan)
 
     latest = start
 
-    def epoch_done(stats: EpochStats, bn_state: BatchNormState, order: np.ndarray) -> None:
-        nonlocal latest
-        latest = TrainState(layout.unflatten(weights.copy()), bn_state,
-                            SGDState(layout.unflatten(velocity.copy())), stats.epoch, order.copy(),
-                            copy.deepcopy(rng))
+    def epoch_done(stats: EpochStats, carry: tuple, order: np.ndarray) -> bool:
+        nonlocal latest, stopping
+        bn_state, opt_state = carry
+        new_params = layout.unflatten(weights.copy())
+        if early_stopping is not None:
+            stopping = _watch(early_stopping, stopping, stats, new_params, bn_state)
+        latest = TrainState(new_params, bn_state, layout.unflatten_tree(opt_state, copy=True), stats.epoch,
+                            order.copy(), copy.deepcopy(rng), copy.deepcopy(dropout_rng), stopping)
         if on_epoch is not None:
             on_epoch(stats, latest)
+        return _patience_ran_out(early_stopping, stopping)
 
+    last_epoch = start.epoch if _patience_ran_out(early_stopping, stopping) else epochs
     try:
-        _, history = run_epochs(step, validate, bn_state, x, y, order=order, shuffle=rng.shuffle,
-                                first_epoch=start.epoch + 1, last_epoch=epochs, batch_size=batch_size,
+        _, history = run_epochs(step, validate, (bn_state, opt_state), x, y, order=order, shuffle=rng.shuffle,
+                                first_epoch=start.epoch + 1, last_epoch=last_epoch, batch_size=batch_size,
                                 gather=_gather_into_buffers(batch_size, x, y), on_batch=on_batch,
-                                on_epoch=epoch_done)
+                                on_epoch=epoch_done, learning_rate=lambda carry: optimizer.learning_rate(carry[1]))
     except TrainingDiverged as diverged:
         raise TrainingDiverged(diverged.epoch, diverged.batch, diverged.loss, diverged.history, latest) from None
-    test_loss, test_error = (_evaluate(spec, latest.params, latest.bn_state, *tst) if tst is not None
-                             else (None, None))
-    return FitResult(latest, history, test_loss, test_error)
+    result = FitResult(latest, history, stopped_early=_patience_ran_out(early_stopping, latest.early_stopping))
+    if tst is not None:
+        test_loss, test_error = _evaluate(spec, result.params, result.bn_state, *tst)
+        result = attrs.evolve(result, test_loss=test_loss, test_error=test_error)
+    return result
+
+
+def _watch(config: EarlyStopping, state: EarlyStoppingState, stats: EpochStats, params: Params,
+           bn_state: BatchNormState) -> EarlyStoppingState:
+    """The early-stopping state after ``stats``' epoch, whose parameters are ``params``."""
+    value = getattr(stats, config.monitor)
+    if value < state.best - config.min_delta:
+        return EarlyStoppingState(float(value), stats.epoch, 0, params, bn_state)
+    return attrs.evolve(state, bad_epochs=state.bad_epochs + 1)
+
+
+def _patience_ran_out(config: Optional[EarlyStopping], state: Optional[EarlyStoppingState]) -> bool:
+    return config is not None and state is not None and state.bad_epochs >= config.patience
 
 
 def _gather_into_buffers(batch_size: int, *arrays: np.ndarray) -> Callable:
@@ -304,13 +413,22 @@ def _check_xy(x_name: str, labels_name: str, spec: MLPSpec, x: Any, labels: Any,
     return x, labels
 
 
-def _check_start(spec: MLPSpec, start: TrainState, num_train: int) -> None:
-    """Raise unless ``fit_from`` can continue ``start`` on ``num_train`` training rows."""
+def _check_start(spec: MLPSpec, optimizer: Optimizer, start: TrainState, num_train: int) -> None:
+    """Raise unless ``fit_from`` can continue ``start`` on ``num_train`` training rows with ``optimizer``."""
     _checks.integer("start.epoch", start.epoch, minimum=0)
     check_params(spec, start.params, "start.params", finite=True)
     check_state(spec, start.bn_state, "start.bn_state", finite=True)
-    _checks.instance("start.opt_state", start.opt_state, SGDState)
-    check_params(spec, start.opt_state.velocity, "start.opt_state.velocity", finite=True)
+    optimizer.check_state("start.opt_state", start.opt_state, start.params, finite=True)
     _checks.permutation("start.order", start.order, num_train)
-    if not isinstance(start.rng, (np.random.Generator, np.random.RandomState)):
-        _checks.fail(TypeError, "start.rng", "a NumPy Generator or RandomState", type(start.rng).__name__)
+    for name in ("rng", "dropout_rng"):
+        value = getattr(start, name)
+        if not isinstance(value, (np.random.Generator, np.random.RandomState)) and not (
+                name == "dropout_rng" and value is None):
+            _checks.fail(TypeError, f"start.{name}", "a NumPy Generator or RandomState", type(value).__name__)
+    stopping = start.early_stopping
+    if stopping is not None:
+        _checks.instance("start.early_stopping", stopping, EarlyStoppingState)
+        _checks.integer("start.early_stopping.best_epoch", stopping.best_epoch, minimum=0, maximum=start.epoch)
+        _checks.integer("start.early_stopping.bad_epochs", stopping.bad_epochs, minimum=0)
+        check_params(spec, stopping.params, "start.early_stopping.params", finite=True)
+        check_state(spec, stopping.bn_state, "start.early_stopping.bn_state", finite=True)

@@ -1,7 +1,7 @@
 """Map over, list and compare the arrays held in fnmlp's records.
 
 A *tree* is an attrs record, a tuple or a list whose leaves are arrays, nested to any depth:
-``Params``, ``BatchNormState`` and ``SGDState`` are trees. Leaves are visited in field order,
+``Params``, ``BatchNormState`` and optimizer states are trees. Leaves are visited in field order,
 then tuple order, so ``tree_leaves(params)`` is ``[*W, *b, *gamma, *beta]``.
 """
 

@@ -9,7 +9,9 @@ machine absolute speeds drift between rounds, ratios of neighbouring runs much l
 medians of samples per second and of the ratios. Contenders:
 
 - ``fnmlp``: ``fnmlp.training.fit`` for one epoch (the loop the CLI uses), float32 and float64;
-  evaluation is ``fnmlp.predict``.
+  evaluation is ``fnmlp.predict``. ``--optimizer adam`` (or ``adamw``) trains it with that optimizer
+  instead of the workload's SGD (the peers keep theirs): compare its samples per second, or its ratio
+  to ``gemm-limit``, with an ``--optimizer sgd`` run.
 - ``hw1``: ``fnmlp.hw1.MLP`` trained through ``fnmlp.hw1.get_training_stats`` (float64).
 - ``torch``: the same network as an ``nn.Sequential`` trained with ``optim.SGD(momentum=...)`` in eager
   mode, with ``torch.set_num_threads`` set to NumPy's BLAS threads; float32 and float64.
@@ -118,11 +120,15 @@ class Skip(Exception):
     """A contender that cannot run here; the message says why."""
 
 
+OPTIMIZERS = {"sgd": lambda w: fnmlp.sgd(w.lr, w.momentum), "adam": lambda w: fnmlp.adam(1e-3),
+              "adamw": lambda w: fnmlp.adamw(1e-3)}
+
+
 class FnmlpFit:
-    def __init__(self, w: Workload, data: Data, dtype: str, seed: int):
+    def __init__(self, w: Workload, data: Data, dtype: str, seed: int, optimizer: str = "sgd"):
         self.spec, self.w = w.spec, w
         self.params, self.state = fnmlp.init_params(self.spec, seed, weight_init="lecun", dtype=DTYPES[dtype])
-        self.opt = fnmlp.sgd(w.lr, w.momentum)
+        self.opt = OPTIMIZERS[optimizer](w)
         self.x, self.y, self.x_eval = data.x[dtype], data.y, data.x_eval[dtype]
         self.seed = seed
 
@@ -289,8 +295,8 @@ def _optional(module: str) -> Any:
 
 
 # (name, dtype, builder); the first is fnmlp's own loop, compared with every peer of its dtype.
-def contenders(threads: int, peers: set) -> list:
-    table = [("fnmlp", d, FnmlpFit) for d in DTYPES]
+def contenders(threads: int, peers: set, optimizer: str = "sgd") -> list:
+    table = [("fnmlp", d, lambda *a, **k: FnmlpFit(*a, **k, optimizer=optimizer)) for d in DTYPES]
     table += [("hw1", "float64", Hw1MLP)]
     table += [("torch", d, lambda *a, **k: TorchSequential(*a, **k, threads=threads)) for d in DTYPES]
     table += [("sklearn", d, SklearnMLP) for d in DTYPES]
@@ -467,6 +473,8 @@ def parse_args(argv: Optional[list]) -> argparse.Namespace:
                         help="BLAS and PyTorch threads (default: what NumPy's BLAS uses)")
     parser.add_argument("--tiny", action="store_true",
                         help="a few seconds' run: 512 rows, 256-wide GEMM workload, 1 round")
+    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd",
+                        help="fnmlp's optimizer (default sgd, the workload's; adam and adamw at lr 1e-3)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one fnmlp float32 epoch")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--seed", type=int, default=0)
@@ -495,11 +503,11 @@ def main(argv: Optional[list] = None) -> dict:
         if args.bn:
             workloads.append(attrs.evolve(w, name=f"{name}-bn{args.bn}", num_bn_layers=args.bn))
     data = make_data(args.rows, args.eval_rows, args.seed)
-    table = contenders(threads, set(args.peers))
+    table = contenders(threads, set(args.peers), args.optimizer)
     results = [run_workload(w, data, table, args.repeats, args.seed, log) for w in workloads]
     report = {"machine": machine(threads, blas),
               "settings": {"rows": args.rows, "eval_rows": args.eval_rows, "repeats": args.repeats, "warmup": 1,
-                           "tiny": args.tiny, "peers": sorted(args.peers), "command": sys.argv if argv is None else argv},
+                           "tiny": args.tiny, "peers": sorted(args.peers), "optimizer": args.optimizer, "command": sys.argv if argv is None else argv},
               "workloads": results}
     print(format_report(report))
     if args.profile:

@@ -136,3 +136,8 @@ def random_problem(spec, batch, seed, kink_margin=1e-3):
         if min(margins) > kink_margin:
             return params, state, x, labels
     raise RuntimeError("could not draw a problem away from the ReLU kink")
+
+
+def sgd_state(velocity):
+    """The state of ``fnmlp.sgd(lr, momentum)`` with a constant ``lr``, holding ``velocity``."""
+    return (fnmlp.optimizers.EmptyState(), fnmlp.optimizers.TraceState(velocity))

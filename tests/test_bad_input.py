@@ -21,7 +21,7 @@ import pytest
 import fnmlp
 import fnmlp.hw1 as hw1
 from fnmlp import cli
-from helpers import replace_leaf
+from helpers import replace_leaf, sgd_state
 
 
 @attrs.frozen
@@ -362,14 +362,14 @@ PURE = [
     Row("sgd", "an infinite learning rate", lambda w: fnmlp.sgd(np.inf), ValueError,
         "lr: expected a finite number in [0.0, inf), got inf"),
     Row("sgd", "a learning rate as text", lambda w: fnmlp.sgd("0.1"), TypeError,
-        "lr: expected a real number, got '0.1'"),
+        "lr: expected a real number or a schedule (a callable step -> lr), got '0.1'"),
     Row("sgd", "True as the learning rate", lambda w: fnmlp.sgd(True), TypeError,
-        "lr: expected a real number, got True"),
+        "lr: expected a real number or a schedule (a callable step -> lr), got True"),
     Row("sgd", "momentum 1", lambda w: fnmlp.sgd(0.1, 1.0), ValueError,
         "momentum: expected a finite number in [0.0, 1.0), got 1.0"),
     Row("sgd", "negative momentum", lambda w: fnmlp.sgd(0.1, -0.5), ValueError,
         "momentum: expected a finite number in [0.0, 1.0), got -0.5"),
-    Row("SGD", "momentum NaN", lambda w: fnmlp.SGD(lr=0.1, momentum=np.nan), ValueError,
+    Row("sgd", "momentum NaN", lambda w: fnmlp.sgd(lr=0.1, momentum=np.nan), ValueError,
         "momentum: expected a finite number in [0.0, 1.0), got nan"),
     Row("SGD.init", "BatchNorm state for params", lambda w: w.opt.init(w.state), TypeError,
         "params: expected a Params, got BatchNormState"),
@@ -386,10 +386,10 @@ PURE = [
         lambda w: w.opt.update(w.other_params, w.opt_state, w.params), ValueError,
         "grads: expected arrays shaped like params"),
     Row("SGD.update", "no optimizer state", lambda w: w.opt.update(w.grads, w.params, w.params), TypeError,
-        "opt_state: expected a SGDState, got Params"),
+        "opt_state: expected a tuple of 2 states, got Params"),
     Row("SGD.update", "velocity of another network",
-        lambda w: w.opt.update(w.grads, fnmlp.SGDState(w.other_params), w.params), ValueError,
-        "opt_state.velocity: expected arrays shaped like params"),
+        lambda w: w.opt.update(w.grads, sgd_state(w.other_params), w.params), ValueError,
+        "opt_state[1].trace.W[0]: expected shape (4, 5), got shape (4, 7)"),
     Row("SGD.update", "params that are not Params", lambda w: w.opt.update(w.grads, w.opt_state, w.state),
         TypeError, "params: expected a Params, got BatchNormState"),
     # fit
@@ -399,7 +399,7 @@ PURE = [
     Row("fit", "no BatchNorm state", lambda w: fit(w, bn_state=fnmlp.BatchNormState()), ValueError,
         "bn_state.running_mean: expected 1 arrays"),
     Row("fit", "an optimizer that is not SGD", lambda w: fit(w, optimizer=(0.1, 0.9)), TypeError,
-        "optimizer: expected a SGD, got tuple"),
+        "optimizer: expected a Optimizer, got tuple"),
     Row("fit", "train not a pair", lambda w: fit(w, train=w.x), TypeError, "train: expected an (x, labels) pair"),
     Row("fit", "train x with NaN", lambda w: fit(w, train=(w.x_nan, w.y)), ValueError,
         "train x: expected finite values"),
@@ -446,10 +446,10 @@ PURE = [
     Row("fit_from", "no generator", lambda w: fit_from(w, start=start(w, rng=11785)), TypeError,
         "start.rng: expected a NumPy Generator or RandomState, got int"),
     Row("fit_from", "no optimizer state", lambda w: fit_from(w, start=start(w, opt_state=None)), TypeError,
-        "start.opt_state: expected a SGDState, got NoneType"),
+        "start.opt_state: expected a tuple of 2 states, got NoneType"),
     Row("fit_from", "velocity of another network",
-        lambda w: fit_from(w, start=start(w, opt_state=fnmlp.SGDState(w.other_params))), ValueError,
-        "start.opt_state.velocity.W[0]: expected shape (4, 5), got shape (4, 7)"),
+        lambda w: fit_from(w, start=start(w, opt_state=sgd_state(w.other_params))), ValueError,
+        "start.opt_state[1].trace.W[0]: expected shape (4, 5), got shape (4, 7)"),
     Row("fit_from", "params with NaN", lambda w: fit_from(w, start=start(w, params=w.nan_params)), ValueError,
         "start.params.W[1]: expected finite values"),
     # evaluate, initial_state, tree_map
@@ -466,7 +466,7 @@ PURE = [
     Row("initial_state", "no training rows", lambda w: fnmlp.initial_state(w.params, w.state, w.opt, 0), ValueError,
         "num_train: expected an integer in 1..inf, got 0"),
     Row("initial_state", "no optimizer", lambda w: fnmlp.initial_state(w.params, w.state, None, 6), TypeError,
-        "optimizer: expected a SGD, got NoneType"),
+        "optimizer: expected a Optimizer, got NoneType"),
     Row("tree_map", "trees of two shapes", lambda w: fnmlp.tree_map(np.add, w.params, w.state), ValueError,
         "tree_map: trees differ in structure: expected Params of 4, got BatchNormState of 2"),
     # checkpoints
@@ -485,7 +485,7 @@ PURE = [
         "params.W[0]: expected shape (4, 5), got shape (4, 7)"),
     Row("save_checkpoint", "params as the optimizer state",
         lambda w: fnmlp.save_checkpoint(w.checkpoint, w.spec, w.params, w.state, w.params), TypeError,
-        "opt_state: expected a SGDState, got Params"),
+        "opt_state: expected an optimizer state (a tuple or a state record of fnmlp.optimizers), got Params"),
     Row("save_checkpoint", "meta that JSON cannot hold",
         lambda w: fnmlp.save_checkpoint(w.checkpoint, w.spec, w.params, w.state, None, {"lr": np.float32(0.1)}),
         TypeError, "meta: expected a JSON-serialisable dict"),
@@ -494,7 +494,7 @@ PURE = [
         ValueError, "train_state.order: expected a permutation of 0..5"),
     Row("save_train_state", "no optimizer",
         lambda w: fnmlp.save_train_state(w.checkpoint, w.spec, None, w.start), TypeError,
-        "optimizer: expected a SGD, got NoneType"),
+        "optimizer: expected a Optimizer, got NoneType"),
 ]
 
 
@@ -785,8 +785,7 @@ def test_the_adapter_snapshot_sees_every_attribute():
     changes = [lambda w: w.mlp.bn_layers[1].running_var.__setitem__((0, 2), 7.0),
                lambda w: w.mlp.activations[0].state.__setitem__((1, 1), 0.5),
                lambda w: setattr(w.mlp.criterion, "loss", w.mlp.criterion.loss[:2]),
-               lambda w: setattr(w.mlp, "_opt_state", fnmlp.SGDState(fnmlp.tree_map(np.negative,
-                                                                                     w.mlp._opt_state.velocity))),
+               lambda w: setattr(w.mlp, "_opt_state", fnmlp.tree_map(np.negative, w.mlp._opt_state)),
                lambda w: setattr(w.mlp, "train_mode", False),
                lambda w: w.mlp.dW[2].__setitem__((0, 0), 1.0),
                lambda w: w.x.__setitem__((0, 0), np.nan)]

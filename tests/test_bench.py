@@ -78,3 +78,12 @@ def test_a_peer_failing_is_skipped_with_its_error_but_fnmlp_failing_stops_the_ru
     monkeypatch.setattr(bench.FnmlpFit, "train_epoch", fail)
     with pytest.raises(RuntimeError, match="boom"):
         bench.main(["--tiny", "--workloads", "handout", "--peers"])
+
+
+def test_fnmlp_can_train_with_adam(bench, capsys, monkeypatch):
+    built = []
+    monkeypatch.setattr(bench.FnmlpFit, "evaluate", lambda self: built.append(self.opt))
+    report = bench.main(["--tiny", "--workloads", "handout", "--peers", "--optimizer", "adam"])
+    assert report["settings"]["optimizer"] == "adam"
+    assert built and all(opt == bench.fnmlp.adam(1e-3) for opt in built)
+    assert report["workloads"][0]["train"]["fnmlp_float32"]["median"] > 0

@@ -15,7 +15,7 @@ import pytest
 import fnmlp
 from fnmlp import checkpoint
 from fnmlp.training import fit, fit_from
-from helpers import random_problem
+from helpers import random_problem, sgd_state
 
 META = {"config": {"hidden": [10, 8], "lr": 0.05}, "history": [{"epoch": 1, "val_loss": float("nan")}],
         "seed": 11785, "note": "r\u00e9sum\u00e9"}
@@ -30,7 +30,7 @@ def arrays_of(num_bn, dtype):
     spec = spec_with(num_bn)
     params, state = fnmlp.astype(random_problem(spec, 4, seed=num_bn)[:2], dtype)
     velocity = fnmlp.tree_map(lambda a: a * np.asarray(-0.01, dtype), params)
-    return spec, params, state, fnmlp.SGDState(velocity)
+    return spec, params, state, sgd_state(velocity)
 
 
 def assert_identical(loaded, saved):
@@ -151,6 +151,75 @@ def test_resuming_from_a_checkpoint_equals_training_without_a_break(tmp_path, dt
             np.testing.assert_array_equal(a, b)
 
 
+OPTIMIZERS = {
+    "adam, warm-up and cosine": lambda: fnmlp.adam(fnmlp.optimizers.warmup_cosine_decay(0.02, 4, 30)),
+    "adamw on every array": lambda: fnmlp.adamw(1e-2, weight_decay=0.1, mask=fnmlp.Params(W=[True] * 3, b=[True] * 3,
+                                                                                         gamma=[True], beta=[True])),
+    "nesterov sgd, decay, step schedule, clipping": lambda: fnmlp.optimizers.Optimizer(fnmlp.optimizers.chain(
+        fnmlp.optimizers.clip_by_global_norm(2.0),
+        fnmlp.sgd(fnmlp.optimizers.piecewise_constant([10], [0.1, 0.02]), 0.9, True, 1e-3).transform)),
+}
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_resuming_any_optimizer_with_early_stopping_from_a_checkpoint_is_bit_identical(tmp_path, name):
+    x, labels = problem()
+    spec = spec_with(1)
+    params, state = fnmlp.init_params(spec, 1, weight_init="lecun")
+    optimizer, stopping = OPTIMIZERS[name](), fnmlp.EarlyStopping(2, monitor="val_error")
+    data = dict(train=(x[:100], labels[:100]), validation=(x[100:], labels[100:]))
+    whole = fit(spec, params, state, optimizer, **data, epochs=6, batch_size=16, rng=3, early_stopping=stopping)
+
+    def save_each_epoch(stats, train_state):
+        fnmlp.save_train_state(tmp_path / f"epoch{stats.epoch}.npz", spec, optimizer, train_state)
+
+    fit(spec, params, state, optimizer, **data, epochs=3, batch_size=16, rng=3, early_stopping=stopping,
+        on_epoch=save_each_epoch)
+    _, loaded_optimizer, start, _ = fnmlp.load_train_state(tmp_path / "epoch2.npz")
+    assert loaded_optimizer == optimizer and start.early_stopping.best_epoch in (1, 2)
+    resumed = fit_from(spec, loaded_optimizer, start, **data, epochs=6, batch_size=16, early_stopping=stopping)
+    assert [attrs.evolve(s, seconds=0) for s in resumed.history] == [
+        attrs.evolve(s, seconds=0) for s in whole.history[2:]]
+    assert resumed.best_epoch == whole.best_epoch
+    for a, b in zip(fnmlp.tree_leaves((resumed.final, resumed.params)), fnmlp.tree_leaves((whole.final, whole.params))):
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+    assert resumed.final.dropout_rng.random() == whole.final.dropout_rng.random()
+
+
+def test_an_optimizer_with_a_users_function_is_refused_before_writing(tmp_path):
+    spec, params, state, _ = arrays_of(1, np.float64)
+    optimizer = fnmlp.adam(lambda step: 0.01)
+    train_state = fnmlp.initial_state(params, state, optimizer, 5, 0)
+    with pytest.raises(TypeError, match=r"^optimizer\.transform\.transforms\[1\]\.schedule: expected a value a "
+                                        r"checkpoint can store"):
+        fnmlp.save_train_state(tmp_path / "ckpt.npz", spec, optimizer, train_state)
+    assert not os.listdir(tmp_path)
+
+
+def test_a_version_1_checkpoint_still_loads_as_sgd(tmp_path):
+    spec, params, state, opt_state = arrays_of(1, np.float64)
+    path = tmp_path / "v1.npz"
+    fnmlp.save_train_state(path, spec, fnmlp.sgd(0.05, 0.9),
+                           fnmlp.TrainState(params, state, opt_state, 3, np.arange(10), np.random.RandomState(0)))
+
+    def as_version_1(header, arrays):
+        header["version"] = 1
+        header["opt_state"] = True
+        header["train"]["optimizer"] = {"type": "SGD", "lr": 0.05, "momentum": 0.9}
+        for key in ("dropout_rng", "early_stopping"):
+            del header["train"][key]
+        for name in list(arrays):
+            if name.startswith("opt_state.1.trace."):
+                arrays["opt_state.velocity." + name[len("opt_state.1.trace."):]] = arrays.pop(name)
+
+    rewrite(path, as_version_1)
+    _, optimizer, loaded, _ = fnmlp.load_train_state(path)
+    assert optimizer == fnmlp.sgd(0.05, 0.9) and loaded.dropout_rng is None and loaded.early_stopping is None
+    assert_identical(loaded.opt_state, opt_state)
+
+
 def saved_train_state(tmp_path):
     spec, params, state, opt_state = arrays_of(1, np.float64)
     path = tmp_path / "train.npz"
@@ -227,12 +296,12 @@ TAMPERING = {
     "wider spec": (lambda h, a: set_in(h, ["spec", "layer_sizes"], [6, 7, 4, 3]),
                    r"params.W\[0\]: expected shape \(6, 7\), got shape \(6, 5\)"),
     "fewer BatchNorm layers": (lambda h, a: set_in(h, ["spec", "num_bn_layers"], 0),
-                               r"only the arrays its header describes, got also \['bn_state.running_mean.0'"),
+                               r"opt_state\[1\]\.trace\.gamma: expected 0 arrays"),
     "missing array": (lambda h, a: a.pop("params.b.1"), "array 'params.b.1' is missing"),
     "integer weights": (lambda h, a: set_in(a, ["params.W.1"], a["params.W.1"].astype(int)),
                         r"params.W\[1\]: expected dtype float32 or float64, got int64"),
-    "bad velocity": (lambda h, a: set_in(a, ["opt_state.velocity.b.0"], np.zeros(2)),
-                     r"opt_state.velocity.b\[0\]: expected shape \(5,\)"),
+    "bad velocity": (lambda h, a: set_in(a, ["opt_state.1.trace.b.0"], np.zeros(2)),
+                     r"opt_state\[1\]\.trace\.b\[0\]: expected shape \(5,\)"),
     "invalid spec": (lambda h, a: set_in(h, ["spec", "activations"], ["tanh", "identity"]),
                      "expected a valid spec, got activations"),
     "newer version": (lambda h, a: set_in(h, ["version"], checkpoint.VERSION + 1),
@@ -248,12 +317,18 @@ TAMPERING = {
     "unknown generator": (lambda h, a: set_in(h, ["train", "rng", "state", "bit_generator"], "Lehmer"),
                           "expected a valid training state, got rng: expected a bit generator among .*, got 'Lehmer'"),
     "missing generator key": (lambda h, a: a.pop("rng.state.key"), "array 'rng.state.key' is missing"),
-    "no optimizer state": (lambda h, a: set_in(h, ["opt_state"], False),
+    "no optimizer state": (lambda h, a: set_in(h, ["opt_state"], None),
                            "opt_state: expected the optimizer state of the training state, got none"),
     "unknown optimizer": (lambda h, a: set_in(h, ["train", "optimizer", "type"], "Adam"),
-                          r"optimizer: expected one of \['SGD'\], got 'Adam'"),
+                          r"optimizer: expected one of \['AddDecayedWeights', .*\], got 'Adam'"),
     "no epoch": (lambda h, a: h["train"].pop("epoch"), "expected a valid training state, got no 'epoch' entry"),
-    "negative learning rate": (lambda h, a: set_in(h, ["train", "optimizer", "lr"], -1.0), "lr: expected"),
+    "negative learning rate": (lambda h, a: set_in(h, ["train", "optimizer", "transform", "transforms", 0, "lr"], -1.0),
+                               "lr: expected"),
+    "unknown optimizer field": (lambda h, a: set_in(h, ["train", "optimizer", "lr"], 0.1),
+                                r"optimizer\.lr: expected a field of Optimizer among \['transform'\]"),
+    "a state that does not fit the optimizer": (
+        lambda h, a: set_in(h, ["train", "optimizer"], fnmlp.optimizers.serialization.to_json(fnmlp.adam(0.1))),
+        r"opt_state\[0\]: expected a AdamState, got EmptyState"),
 }
 
 
@@ -292,13 +367,13 @@ def test_saving_checks_everything_before_touching_the_file_system(tmp_path):
         (lambda p: fnmlp.save_params(p, other_spec, params, state), ValueError,
          r"params.gamma: expected 0 arrays"),
         (lambda p: fnmlp.save_checkpoint(p, spec, params, state, params), TypeError,
-         "opt_state: expected a SGDState"),
+         "opt_state: expected an optimizer state"),
         (lambda p: fnmlp.save_train_state(p, spec, fnmlp.sgd(0.1), attrs.evolve(train_state, rng=None)),
          TypeError, "train_state.rng: expected a NumPy RandomState or Generator, got NoneType"),
         (lambda p: fnmlp.save_train_state(p, spec, fnmlp.sgd(0.1), attrs.evolve(train_state, order=np.ones(5, int))),
          ValueError, "train_state.order: expected a permutation of 0..4"),
         (lambda p: fnmlp.save_train_state(p, spec, (0.1, 0.9), train_state), TypeError,
-         "optimizer: expected a SGD, got tuple"),
+         "optimizer: expected a Optimizer, got tuple"),
         (lambda p: fnmlp.save_params(b"bytes.npz", spec, params, state), TypeError, "path: expected a file path"),
     ]
     for save, error, message in cases:

@@ -34,7 +34,8 @@ def test_train_end_to_end_writes_every_output(tmp_path):
 
     with open(out / "metrics.csv", newline="") as file:
         rows = list(csv.DictReader(file))
-    assert list(rows[0]) == ["epoch", "train_loss", "train_error", "val_loss", "val_error", "seconds"]
+    assert list(rows[0]) == ["epoch", "train_loss", "train_error", "val_loss", "val_error", "seconds", "lr"]
+    assert [float(row["lr"]) for row in rows] == [cli.DEFAULTS["lr"]] * 2
     assert [int(row["epoch"]) for row in rows] == [1, 2]
     assert all(0 <= float(row["val_error"]) <= 1 and float(row["train_loss"]) > 0 for row in rows)
 

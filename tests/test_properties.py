@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fnmlp
+from helpers import sgd_state
 import fnmlp.hw1 as hw1
 
 EXAMPLES = settings(max_examples=50)
@@ -228,7 +229,7 @@ def test_checkpoints_give_back_exactly_what_was_saved(p, generator, epoch):
     order = np.random.default_rng(epoch).permutation(7)
     rng = np.random.RandomState(epoch) if generator == "RandomState" else np.random.default_rng(epoch)
     rng.random()
-    train_state = fnmlp.TrainState(p.params, p.state, fnmlp.SGDState(velocity), epoch, order, rng)
+    train_state = fnmlp.TrainState(p.params, p.state, sgd_state(velocity), epoch, order, rng)
     meta = {"epoch": epoch, "note": "h\u00e9", "nan": float("nan")}
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "ckpt.npz"

@@ -83,7 +83,7 @@ def test_resumed_training_is_bit_identical(dtype):
     second = fit_from(spec, opt, first.final, **data, epochs=6, batch_size=50)
     np.testing.assert_array_equal(first.final.order, order_before)
     assert first.history + second.history == tuple(
-        EpochStats(s.epoch, s.train_loss, s.train_error, s.val_loss, s.val_error, t.seconds)
+        EpochStats(s.epoch, s.train_loss, s.train_error, s.val_loss, s.val_error, t.seconds, s.lr)
         for s, t in zip(whole.history, first.history + second.history))
     for a, b in zip(fnmlp.tree_leaves(whole.final), fnmlp.tree_leaves(second.final)):
         if isinstance(a, np.ndarray):
@@ -147,7 +147,7 @@ def test_resuming_checks_the_row_order_and_velocity():
         with pytest.raises(error, match=rf"^start\.order: expected {re.escape(expected)}, got "):
             fit_from(spec, opt, attrs.evolve(start, order=order), (x, labels), epochs=1, batch_size=10)
     other = fnmlp.sgd(0.1).init(fnmlp.init_params(small_spec(num_bn=0), 0)[0])
-    with pytest.raises(ValueError, match=r"^start\.opt_state\.velocity\.gamma: expected 1 arrays"):
+    with pytest.raises(ValueError, match=r"^start\.opt_state\[1\]\.trace\.gamma: expected 1 entries, got 0"):
         fit_from(spec, opt, attrs.evolve(start, opt_state=other), (x, labels), epochs=1, batch_size=10)
 
 
@@ -255,3 +255,89 @@ def test_run_epochs_refuses_bad_arguments_before_the_first_shuffle_or_step():
                              shuffle=np.random.default_rng(0).shuffle, last_epoch=2, **kwargs)
         np.testing.assert_array_equal(order, np.arange(6))
     assert steps == []
+
+
+def test_a_schedule_steps_per_batch_and_each_epoch_reports_its_last_rate():
+    x, labels = problem(n=100)
+    spec = small_spec()
+    params, state = fnmlp.init_params(spec, 0, weight_init="lecun")
+    schedule = fnmlp.optimizers.piecewise_constant([7, 12], [0.1, 0.05, 0.01])
+    result = fit(spec, params, state, fnmlp.adam(schedule), (x, labels), epochs=4, batch_size=30, rng=0)
+    # 4 batches an epoch: the last steps of epochs 1..4 are steps 3, 7, 11, 15
+    assert [s.lr for s in result.history] == [0.1, 0.05, 0.05, 0.01]
+    assert result.final.opt_state[1] == fnmlp.optimizers.ScheduleState(16)
+    assert result.final.opt_state[0].step == 16
+
+
+def test_early_stopping_stops_after_patience_and_returns_the_best_epoch():
+    x, labels = problem(n=300)
+    spec = small_spec()
+    params, state = fnmlp.init_params(spec, 0, weight_init="lecun")
+    data = dict(train=(x[:60], labels[:60]), validation=(x[200:], labels[200:]), test=(x[200:], labels[200:]))
+    opt = fnmlp.sgd(0.3, 0.9)  # overfits 60 rows quickly: validation loss turns up
+    seen = []
+    stopping = fnmlp.EarlyStopping(patience=3)
+    result = fit(spec, params, state, opt, **data, epochs=60, batch_size=20, rng=1, early_stopping=stopping,
+                 on_epoch=lambda stats, ts: seen.append(ts))
+    losses = [s.val_loss for s in result.history]
+    best = int(np.argmin(losses)) + 1
+    assert result.stopped_early and result.best_epoch == best
+    assert len(result.history) == best + 3 < 60, "three epochs without improvement, then stop"
+    assert all(loss >= losses[best - 1] for loss in losses[best:])
+    assert fnmlp.tree_allclose(result.params, seen[best - 1].params, rtol=0, atol=0)
+    assert fnmlp.tree_allclose(result.bn_state, seen[best - 1].bn_state, rtol=0, atol=0)
+    assert result.final.epoch == best + 3 and not fnmlp.tree_allclose(result.final.params, result.params)
+    assert (result.test_loss, result.test_error) == evaluate(spec, seen[best - 1].params, seen[best - 1].bn_state,
+                                                             x[200:], labels[200:])
+    assert result.test_loss == pytest.approx(losses[best - 1], rel=1e-12)
+    on_without = fit_from(spec, opt, result.final, **data, epochs=result.final.epoch + 1, batch_size=20)
+    assert on_without.best_epoch is None and on_without.final.early_stopping is None, "resumed without it"
+    assert on_without.params is on_without.final.params
+    # min_delta: an improvement must be larger than it to count
+    strict = fit(spec, params, state, opt, **data, epochs=60, batch_size=20, rng=1,
+                 early_stopping=fnmlp.EarlyStopping(3, min_delta=10.0, monitor="val_error"))
+    assert strict.best_epoch == 1 and len(strict.history) == 4
+    with pytest.raises(ValueError, match="^validation: expected data for early stopping to monitor val_loss"):
+        fit(spec, params, state, opt, (x, labels), epochs=1, batch_size=20, early_stopping=stopping)
+    with pytest.raises(ValueError, match="^monitor: expected 'val_loss' or 'val_error', got 'loss'"):
+        fnmlp.EarlyStopping(3, monitor="loss")
+    with pytest.raises(ValueError, match="^patience: expected an integer in 1..inf, got 0"):
+        fnmlp.EarlyStopping(0)
+
+
+@pytest.mark.parametrize("make", [lambda: fnmlp.adam(fnmlp.optimizers.warmup_cosine_decay(0.01, 5, 40)),
+                                  lambda: fnmlp.sgd(fnmlp.optimizers.exponential_decay(0.1, 0.99), 0.9, True, 1e-3)])
+def test_resuming_with_any_optimizer_and_early_stopping_is_bit_identical(make):
+    x, labels = problem()
+    x = x.astype(np.float32)
+    spec = small_spec(num_bn=1)
+    params, state = fnmlp.init_params(spec, 1, dtype=np.float32)
+    opt, stopping = make(), fnmlp.EarlyStopping(2, min_delta=1e-3)
+    data = dict(train=(x[:500], labels[:500]), validation=(x[500:], labels[500:]))
+    whole = fit(spec, params, state, opt, **data, epochs=7, batch_size=50, rng=4, early_stopping=stopping)
+    first = fit(spec, params, state, opt, **data, epochs=3, batch_size=50, rng=4, early_stopping=stopping)
+    second = fit_from(spec, opt, first.final, **data, epochs=7, batch_size=50, early_stopping=stopping)
+    assert [attrs.evolve(s, seconds=0) for s in whole.history] == [
+        attrs.evolve(s, seconds=0) for s in first.history + second.history]
+    assert (whole.best_epoch, whole.stopped_early) == (second.best_epoch, second.stopped_early)
+    for a, b in zip(fnmlp.tree_leaves((whole.final, whole.params)), fnmlp.tree_leaves((second.final, second.params))):
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert type(a) is type(b)
+
+
+def test_the_dropout_generator_is_derived_without_drawing_from_the_shuffling_one():
+    params, state = fnmlp.init_params(small_spec(), 0)
+    opt = fnmlp.sgd(0.1)
+    rng = np.random.default_rng(5)
+    start = fnmlp.initial_state(params, state, opt, 10, rng)
+    again = fnmlp.initial_state(params, state, opt, 10, np.random.default_rng(5))
+    assert isinstance(start.dropout_rng, np.random.Generator)
+    assert start.dropout_rng.random() == again.dropout_rng.random()
+    assert start.rng.random() == np.random.default_rng(5).random() == rng.random(), "no draw from rng"
+    other = fnmlp.initial_state(params, state, opt, 10, 6).dropout_rng.random()
+    assert fnmlp.initial_state(params, state, opt, 10, 6).dropout_rng.random() == other != again.dropout_rng.random()
+    legacy = fnmlp.initial_state(params, state, opt, 10, np.random.RandomState(0))
+    assert isinstance(legacy.dropout_rng, np.random.Generator)

@@ -85,6 +85,13 @@ class Activation:
             return np.asarray(self.fn(z)).astype(z.dtype, copy=False)
         return self.apply(z, out=out)
 
+    def __reduce__(self):
+        """A registered activation pickles as its name and unpickles as the registry's record, so an
+        unpickled spec still saves to a checkpoint; any other pickles field by field."""
+        if ACTIVATIONS.get(self.name) is self:
+            return get_activation, (self.name,)
+        return object.__reduce__(self)
+
     def backward(self, delta: np.ndarray, z: Optional[np.ndarray], a: Optional[np.ndarray]) -> np.ndarray:
         """``delta * da/dz``, a new array."""
         if self.backprop is not None:

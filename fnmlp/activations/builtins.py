@@ -7,6 +7,7 @@ the activation can be applied in place. GELU and SiLU need their input ``z``.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -21,7 +22,7 @@ _GELU_CLIP = 30.0  # beyond, tanh(c (z + k z^3)) is exactly +-1 in float64: no z
 
 
 def _fn(apply):
-    return lambda z: apply(z, out=None)
+    return functools.partial(apply, out=None)
 
 
 # identity ------------------------------------------------------------------------------------------

@@ -47,6 +47,12 @@ class Loss:
     greater_is_better: bool = False
     fused: Optional[Callable] = attrs.field(default=None, repr=False)
 
+    def __reduce__(self):
+        """A registered loss pickles as its name and unpickles as the registry's record."""
+        if LOSSES.get(self.name) is self:
+            return get_loss, (self.name,)
+        return object.__reduce__(self)
+
     def sum_and_grad(self, outputs: np.ndarray, targets: Any, scale: float = 1.0) -> tuple:
         """``fused`` when given, else the same from ``value`` and ``grad``."""
         if self.fused is not None:

@@ -1,0 +1,151 @@
+"""What every optimizer shares: the ``Optimizer`` record, the empty state, and the checks.
+
+A *transform* is a frozen record with ``init(params) -> state`` and
+``update(updates, state, params) -> (new_updates, new_state)``: it maps gradients (or the updates an
+earlier transform made of them) to new updates, as optax's ``GradientTransformation`` does. It may
+also offer ``update_flat(updates, state, params, layout) -> new_state``, the same step on flat
+buffers (``fnmlp.flat.FlatLayout``): ``updates`` (1-D) becomes the new updates and the state's
+buffers the new ones, in place; ``fit`` uses it, and ``flat_update`` falls back to ``update`` for a
+transform without one. Transforms check nothing: ``Optimizer.update`` checks, then runs them.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import attrs
+import numpy as np
+
+from .. import _checks
+from ..flat import FlatLayout
+from ..params import Params
+from ..tree import tree_leaves, tree_map
+
+
+@attrs.frozen
+class EmptyState:
+    """The state of a transform that keeps none."""
+
+
+def zeros_like(array: np.ndarray) -> np.ndarray:
+    """Zeros of ``array``'s shape and dtype (``np.zeros``: pages are touched only when written)."""
+    return np.zeros(array.shape, array.dtype)
+
+
+def flat_update(transform: Any, updates: np.ndarray, state: Any, params: np.ndarray, layout: FlatLayout) -> Any:
+    """``transform``'s step on flat buffers: its ``update_flat`` if it has one, else its pure ``update``
+    on views of the buffers, copied back into ``updates``. Returns the new (flat) state."""
+    fast = getattr(transform, "update_flat", None)
+    if fast is not None:
+        return fast(updates, state, params, layout)
+    new_updates, new_state = transform.update(layout.unflatten(updates), layout.unflatten_tree(state),
+                                              layout.unflatten(params))
+    updates[...] = layout.flatten(new_updates)
+    return layout.flatten_tree(new_state)
+
+
+def last_learning_rate(transform: Any, state: Any) -> float:
+    """The learning rate ``transform`` used at its last step (its first, before any), or NaN when it
+    has none."""
+    method = getattr(transform, "last_learning_rate", None)
+    return float(method(state)) if method is not None else math.nan
+
+
+@attrs.frozen
+class Optimizer:
+    """A transform applied to parameters: ``update`` turns gradients into ``updates`` through
+    ``transform`` and returns ``params + updates``.
+
+    Build one with ``fnmlp.optimizers.sgd``, ``adam``, ``adamw``, or from transforms:
+    ``Optimizer(chain(clip_by_global_norm(1.0), scale_by_adam(), scale_by_learning_rate(1e-3)))``.
+    """
+
+    transform: Any = attrs.field()
+
+    @transform.validator
+    def _check_transform(self, attribute: Any, value: Any) -> None:
+        for method in ("init", "update"):
+            if not callable(getattr(value, method, None)):
+                _checks.fail(TypeError, "transform", "a transform with init and update methods",
+                             _checks.describe(value))
+
+    def init(self, params: Params) -> Any:
+        """The state before the first step: zero moments and step counts, shaped like ``params``."""
+        _checks.instance("params", params, Params)
+        return self.transform.init(params)
+
+    def update(self, grads: Params, opt_state: Any, params: Params) -> tuple:
+        """One step: ``(new_params, new_opt_state)``; the arguments are left as they were.
+
+        ``grads`` must be float32 or float64 arrays shaped like ``params``, finite (a NaN gradient
+        raises ``ValueError`` rather than spreading into the parameters); they are computed in the
+        parameters' dtype. ``opt_state`` must be what ``init`` or ``update`` gave for such ``params``.
+        """
+        _checks.instance("grads", grads, Params)
+        _checks.instance("params", params, Params)
+        _check_same_shapes("grads", grads, params)
+        check_tree_like("params", params, params, finite=False)
+        check_tree_like("grads", grads, params, finite=True)
+        self.check_state("opt_state", opt_state, params)
+        grads = tree_map(lambda g, p: g.astype(p.dtype, copy=False), grads, params)
+        updates, new_state = self.transform.update(grads, opt_state, params)
+        return apply_updates(params, updates), new_state
+
+    def update_flat(self, grads: np.ndarray, opt_state: Any, params: np.ndarray, layout: FlatLayout) -> Any:
+        """``update`` on flat buffers the caller owns, unchecked: ``grads`` becomes the updates,
+        ``params`` the new parameters, and the state's buffers the new ones; returns the new state."""
+        new_state = flat_update(self.transform, grads, opt_state, params, layout)
+        params += grads
+        return new_state
+
+    def learning_rate(self, opt_state: Any) -> float:
+        """The learning rate of the last step ``opt_state`` has seen (NaN for a transform without one)."""
+        return last_learning_rate(self.transform, opt_state)
+
+    def check_state(self, name: str, opt_state: Any, params: Params, finite: bool = False) -> None:
+        """Raise, naming the first part of ``opt_state`` that differs, unless it is a state of this
+        optimizer for ``params`` (same records, shapes and float dtypes)."""
+        check_tree_like(name, opt_state, self.transform.init(params), finite=finite)
+
+
+def apply_updates(params: Params, updates: Params) -> Params:
+    """``params + updates``, leaf by leaf, in the parameters' dtypes."""
+    return tree_map(lambda p, u: np.add(p, u, dtype=p.dtype), params, updates)
+
+
+def _check_same_shapes(name: str, tree: Params, params: Params) -> None:
+    shapes, wanted = [a.shape for a in tree_leaves(tree)], [a.shape for a in tree_leaves(params)]
+    if shapes != wanted:
+        _checks.fail(ValueError, name, f"arrays shaped like params {wanted}", shapes)
+
+
+def check_tree_like(name: str, tree: Any, reference: Any, finite: bool = False) -> None:
+    """Raise unless ``tree`` has ``reference``'s records, tuple lengths, array shapes (float32 or
+    float64, finite with ``finite``) and integer counts (at least 0); the message names the part,
+    e.g. ``opt_state[1].mu.W[0]``."""
+    if isinstance(reference, np.ndarray):
+        if not isinstance(tree, np.ndarray):
+            _checks.fail(TypeError, name, f"an array of shape {reference.shape}", type(tree).__name__)
+        if tree.shape != reference.shape:
+            _checks.fail(ValueError, name, f"shape {reference.shape}", f"shape {tree.shape}")
+        if tree.dtype not in _checks.FLOAT_DTYPES:
+            _checks.fail(TypeError, name, "dtype float32 or float64", tree.dtype)
+        if finite:
+            _checks.all_finite(name, tree)
+    elif isinstance(reference, (tuple, list)):
+        if not isinstance(tree, (tuple, list)):
+            _checks.fail(TypeError, name, f"a tuple of {len(reference)} states", type(tree).__name__)
+        if len(tree) != len(reference):
+            _checks.fail(ValueError, name, f"{len(reference)} entries", len(tree))
+        for i, (item, wanted) in enumerate(zip(tree, reference)):
+            check_tree_like(f"{name}[{i}]", item, wanted, finite)
+    elif attrs.has(type(reference)):
+        _checks.instance(name, tree, type(reference))
+        sep = "." if name else ""
+        for field in attrs.fields(type(reference)):
+            check_tree_like(f"{name}{sep}{field.name}", getattr(tree, field.name), getattr(reference, field.name),
+                            finite)
+    elif isinstance(reference, numbers.Integral):
+        _checks.integer(name, tree, minimum=0)
