@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
-import math
 import os
 import signal
 import sys
@@ -25,20 +24,17 @@ import numpy as np
 from . import __version__, evaluate_command, predict_command
 from .activations import ACTIVATIONS
 from .checkpoint import load_train_state, save_train_state
+from .config import OPTIMIZERS, RECIPES, SCHEDULES, Built, ConfigError, TrainConfig, build, early_stopping
 from .datasets import DATASET_NAMES, Split, load_dataset
 from .initializers import SCALES, as_rng
-from .optimizers import Optimizer, sgd
 from .params import init_params
 from .progress import Progress
 from .run_files import CHECKPOINT, read_history, write_metrics, write_run_outputs
-from .spec import MLPSpec
 from .training import EpochStats, TrainingDiverged, TrainState, fit_from, initial_state
 
 EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
 
-DEFAULTS = {"hidden": [64, 64, 32], "activation": ["sigmoid"], "bn": 0, "init": "normal", "lr": 0.008,
-            "momentum": 0.9, "epochs": 100, "batch_size": 100, "seed": 11785, "dtype": "float64",
-            "dataset": "mnist", "limit": None, "out": None, "progress": "auto"}
+DEFAULTS = {**RECIPES["handout"].to_dict(), "recipe": "handout", "out": None, "progress": "auto"}
 RESUMABLE = {"epochs", "progress"}
 
 
@@ -73,17 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train = commands.add_parser(
         "train", help="train an MLP; write metrics, plots, parameters and a checkpoint per epoch",
-        description="Train an MLP with mini-batch SGD and momentum. The defaults are the 11-785 HW1 handout's "
-                    "example: 784-64-64-32-10 sigmoid, standard normal weights, lr 0.008, momentum 0.9, "
-                    "batch 100, 100 epochs on MNIST.")
+        description="Train an MLP on an image data set. Without options it trains the 11-785 HW1 handout's "
+                    "example (--recipe handout): 784-64-64-32-10 sigmoid, standard normal weights, SGD with lr "
+                    "0.008 and momentum 0.9, batch 100, 100 epochs on MNIST. --recipe best is the most accurate "
+                    "recipe fnmlp ships for 10 minutes on 2 cores. Options typed with --recipe override it.")
 
     def option(group: argparse._ArgumentGroup, flag: str, help: str, **kwargs) -> None:
         dest = flag[2:].replace("-", "_")
         default = DEFAULTS[dest]
-        if default is not None:
+        if not (default is None or default is False or default == []):
             help += f" (default: {' '.join(map(str, default)) if isinstance(default, list) else default})"
         group.add_argument(flag, default=None, help=help, **kwargs)
 
+    option(train, "--recipe", "a named preset of every option below: " + "; ".join(
+        f"{name}: {describe_recipe(config)}" for name, config in RECIPES.items()), choices=sorted(RECIPES))
     net = train.add_argument_group("network")
     option(net, "--hidden", "hidden layer sizes; --hidden with no sizes is a linear classifier",
            type=_integer, nargs="*", metavar="N")
@@ -94,13 +93,34 @@ def build_parser() -> argparse.ArgumentParser:
            type=_integer, metavar="K")
     option(net, "--init", "weight initialiser: normal = N(0, 1) (the handout's), lecun = N(0, 1/fan_in), "
            "xavier = N(0, 2/(fan_in+fan_out)), he = N(0, 2/fan_in); biases start at 0", choices=sorted(SCALES))
-    opt = train.add_argument_group("training")
-    option(opt, "--lr", "learning rate", type=_number)
-    option(opt, "--momentum", "momentum, in [0, 1)", type=_number)
-    option(opt, "--epochs", "epochs to train; with --resume, the total to reach", type=_integer)
-    option(opt, "--batch-size", "rows per mini-batch", type=_integer)
-    option(opt, "--seed", "seeds initialisation and shuffling, as np.random.seed does in the handout", type=_integer)
-    option(opt, "--dtype", "floating-point type of data, parameters and arithmetic", choices=["float64", "float32"])
+    option(net, "--dropout", "inverted dropout: one rate for the output of every hidden layer, or one rate per "
+           "layer input, the input layer's first (e.g. 0.2 0.5 0.5 for two hidden layers)",
+           type=_number, nargs="+", metavar="RATE")
+    option(net, "--l2", "L2 penalty on the weights, added to the loss as scikit-learn's alpha is: "
+           "alpha / (2 * batch) * sum of squared weights", type=_number, metavar="ALPHA")
+    opt = train.add_argument_group("optimizer")
+    option(opt, "--optimizer", "sgd: v = momentum * v - lr * g, p += v; adam and adamw as torch.optim's "
+           "(betas 0.9, 0.999, eps 1e-8)", choices=list(OPTIMIZERS))
+    option(opt, "--lr", "learning rate; a schedule's peak", type=_number)
+    option(opt, "--momentum", "SGD momentum, in [0, 1)", type=_number)
+    option(opt, "--nesterov", "Nesterov momentum for SGD, as torch.optim.SGD", action="store_true")
+    option(opt, "--weight-decay", "weight decay on the weights (not biases, not BatchNorm): added to the "
+           "gradient for sgd and adam (as torch.optim), decoupled for adamw", type=_number)
+    option(opt, "--schedule", "learning rate per batch: constant; cosine: cosine decay to 0 at the last batch; "
+           "step: x0.1 at 1/2 and again at 3/4 of the batches; exponential: x0.01 over all the batches",
+           choices=list(SCHEDULES))
+    option(opt, "--warmup-epochs", "grow the learning rate linearly from 0 over the first E epochs, then follow "
+           "--schedule", type=_number, metavar="E")
+    option(opt, "--clip-norm", "scale the gradients down to this global L2 norm when they exceed it",
+           type=_number, metavar="NORM")
+    loop = train.add_argument_group("training")
+    option(loop, "--epochs", "epochs to train; with --resume, the total to reach", type=_integer)
+    option(loop, "--batch-size", "rows per mini-batch", type=_integer)
+    option(loop, "--early-stopping", "stop after PATIENCE epochs without a lower validation loss, and keep the "
+           "best epoch's parameters", type=_integer, metavar="PATIENCE")
+    option(loop, "--seed", "seeds initialisation, shuffling and dropout, as np.random.seed does in the handout",
+           type=_integer)
+    option(loop, "--dtype", "floating-point type of data, parameters and arithmetic", choices=["float64", "float32"])
     files = train.add_argument_group("data and output")
     option(files, "--dataset", "mnist (bundled), fashion-mnist (Debian package dataset-fashion-mnist), or a "
            "directory of MNIST-format IDX files", metavar="mnist|fashion-mnist|DIR")
@@ -114,6 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_command.add_parser(commands)
     predict_command.add_parser(commands)
     return parser
+
+
+def describe_recipe(config: TrainConfig) -> str:
+    """The options in which ``config`` differs from the handout's, as flags."""
+    handout = RECIPES["handout"].to_dict()
+    flags = []
+    for name, value in config.to_dict().items():
+        if value != handout[name]:
+            text = "" if value is True else " ".join(map(str, value)) if isinstance(value, list) else str(value)
+            flags.append(f"--{name.replace('_', '-')}" + (f" {text}" if text else ""))
+    return " ".join(flags) or "the defaults"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -137,14 +168,20 @@ def _report(error: BaseException) -> None:
 
 @attrs.frozen(eq=False)
 class Run:
-    """A run about to train: where it lives, what it trains and where it starts."""
+    """A run about to train: where it lives, what it trains and where it starts. ``recipe`` names the
+    preset its ``config`` started from."""
 
     directory: Path
-    config: dict
-    spec: MLPSpec
-    optimizer: Optimizer
+    recipe: str
+    config: TrainConfig
+    built: Built
     start: TrainState
     history: tuple
+
+    @property
+    def options(self) -> dict:
+        """Every option of the run, as ``summary.json`` and the checkpoint keep them."""
+        return {"recipe": self.recipe, **self.config.to_dict()}
 
 
 def train(args: argparse.Namespace) -> int:
@@ -157,14 +194,16 @@ def train(args: argparse.Namespace) -> int:
                              + ", ".join("--" + name.replace("_", "-") for name in refused))
         run, splits, dataset = resumed_run(Path(args.resume), args.epochs)
     else:
-        config = checked_config({**DEFAULTS, **{name: getattr(args, name) for name in given}})
-        run, splits, dataset = new_run(config, Path(args.out) if args.out else _timestamped_directory())
-    progress = Progress.create(args.progress or DEFAULTS["progress"], run.config["epochs"])
+        recipe = args.recipe or DEFAULTS["recipe"]
+        config = configure(RECIPES[recipe], {name: getattr(args, name) for name in given - {"recipe", "out",
+                                                                                          "progress"}})
+        run, splits, dataset = new_run(recipe, config, Path(args.out) if args.out else _timestamped_directory())
+    progress = Progress.create(args.progress or DEFAULTS["progress"], run.config.epochs)
     latest, history, status, message = train_run(run, splits, progress)
     code = {"completed": 0, "interrupted": EXIT_INTERRUPTED, "diverged": EXIT_DIVERGED}[status]
     if message:
         print(f"fnmlp: {message}", file=sys.stderr)
-    summary = write_run_outputs(run.directory, run.config, run.spec, dataset, splits, latest, history, status,
+    summary = write_run_outputs(run.directory, run.options, run.built.spec, dataset, splits, latest, history, status,
                                 message, time.perf_counter() - wall_start)
     final = summary["final"]
     print(f"test loss {final['test_loss']:.4f}, test error {final['test_error']:.4f} after "
@@ -172,56 +211,32 @@ def train(args: argparse.Namespace) -> int:
     return code
 
 
-def checked_config(config: dict) -> dict:
-    """The configuration with every option checked, in plain JSON values."""
-    for name, minimum in (("epochs", 0), ("batch_size", 1), ("bn", 0), ("limit", 1), ("seed", 0)):
-        value = config[name]
-        if value is not None and value < minimum:
-            raise UsageError(f"--{name.replace('_', '-')}: expected an integer >= {minimum}, got {value}")
-    if config["seed"] >= 2**32:
-        raise UsageError(f"--seed: expected an integer below 2**32, got {config['seed']}")
-    if any(n < 1 for n in config["hidden"]):
-        raise UsageError(f"--hidden: expected positive sizes, got {' '.join(map(str, config['hidden']))}")
-    hidden, names = config["hidden"], list(config["activation"])
-    unknown = [name for name in names if name not in ACTIVATIONS]
-    if unknown:
-        raise UsageError(f"--activation: expected names among {', '.join(ACTIVATIONS)}, got {', '.join(unknown)}")
-    if len(names) == 1:
-        names = names * len(hidden) + ["identity"]
-    elif len(names) == len(hidden):
-        names = names + ["identity"]
-    elif len(names) != len(hidden) + 1:
-        raise UsageError(f"--activation: expected 1, {len(hidden)} or {len(hidden) + 1} names for "
-                         f"{len(hidden)} hidden layers, got {len(names)}")
-    if config["bn"] > len(hidden) + 1:
-        raise UsageError(f"--bn: expected at most {len(hidden) + 1}, the number of layers, got {config['bn']}")
-    if not (math.isfinite(config["lr"]) and config["lr"] >= 0):
-        raise UsageError(f"--lr: expected a finite number >= 0, got {config['lr']}")
-    if not 0 <= config["momentum"] < 1:
-        raise UsageError(f"--momentum: expected a number in [0, 1), got {config['momentum']}")
-    if config["dataset"].lower() not in DATASET_NAMES and not os.path.isdir(config["dataset"]):
+def configure(base: TrainConfig, options: dict) -> TrainConfig:
+    """``base`` with ``options`` (field name -> value) in place of its own, checked; a bad value is a
+    ``UsageError`` naming its command-line option."""
+    try:
+        config = attrs.evolve(base, **options)
+    except ConfigError as error:
+        raise UsageError(f"--{error.option.replace('_', '-')}: {error.message}") from None
+    if config.dataset.lower() not in DATASET_NAMES and not os.path.isdir(config.dataset):
         raise UsageError(f"--dataset: expected {', '.join(DATASET_NAMES)} or a directory of IDX files, "
-                         f"got {config['dataset']!r}, which is neither")
-    config = {**config, "activation": names, "hidden": list(hidden)}
-    config.pop("progress")
-    config.pop("out")
+                         f"got {config.dataset!r}, which is neither")
     return config
 
 
-def load_splits(config: dict) -> tuple:
-    """``(dataset, {"train": Split, "validation": Split, "test": Split})``, cut to ``config["limit"]``."""
-    dataset = load_dataset(config["dataset"], dtype=np.dtype(config["dtype"]))
-    limit = config["limit"]
+def load_splits(config: TrainConfig) -> tuple:
+    """``(dataset, {"train": Split, "validation": Split, "test": Split})``, cut to ``config.limit``."""
+    dataset = load_dataset(config.dataset, dtype=np.dtype(config.dtype))
     splits = {name: getattr(dataset, name) for name in ("train", "validation", "test")}
-    if limit is not None:
-        splits = {name: Split(split.x[:limit], split.y[:limit]) for name, split in splits.items()}
+    if config.limit is not None:
+        splits = {name: Split(split.x[:config.limit], split.y[:config.limit]) for name, split in splits.items()}
     n_train = splits["train"].x.shape[0]
-    if config["batch_size"] > n_train:
-        raise UsageError(f"--batch-size: expected at most {n_train}, the training rows, got {config['batch_size']}")
+    if config.batch_size > n_train:
+        raise UsageError(f"--batch-size: expected at most {n_train}, the training rows, got {config.batch_size}")
     return dataset, splits
 
 
-def new_run(config: dict, directory: Path) -> tuple:
+def new_run(recipe: str, config: TrainConfig, directory: Path) -> tuple:
     for path in (directory, *directory.parents):
         if path.exists():
             if not path.is_dir():
@@ -232,14 +247,13 @@ def new_run(config: dict, directory: Path) -> tuple:
         raise UsageError(f"--out: {directory} already holds a run; continue it with --resume {directory} "
                          "or choose another directory")
     dataset, splits = load_splits(config)
-    spec = MLPSpec((splits["train"].x.shape[1], *config["hidden"], dataset.num_classes), config["activation"],
-                   num_bn_layers=config["bn"])
-    optimizer = sgd(config["lr"], config["momentum"])
-    rng = as_rng(config["seed"])
-    params, bn_state = init_params(spec, rng, weight_init=config["init"], dtype=config["dtype"])
-    start = initial_state(params, bn_state, optimizer, splits["train"].x.shape[0], rng)
+    train_x = splits["train"].x
+    built = build(config, num_features=train_x.shape[1], num_classes=dataset.num_classes, num_train=train_x.shape[0])
+    rng = as_rng(config.seed)
+    params, bn_state = init_params(built.spec, rng, weight_init=config.init, dtype=config.dtype)
+    start = initial_state(params, bn_state, built.optimizer, train_x.shape[0], rng)
     directory.mkdir(parents=True, exist_ok=True)
-    run = Run(directory, config, spec, optimizer, start, ())
+    run = Run(directory, recipe, config, built, start, ())
     save_run_checkpoint(run, start, ())
     return run, splits, dataset
 
@@ -250,18 +264,24 @@ def resumed_run(directory: Path, epochs: Optional[int]) -> tuple:
         raise UsageError(f"--resume: expected a run directory holding {CHECKPOINT}, got {directory}"
                          + ("" if directory.is_dir() else ", which does not exist"))
     spec, optimizer, start, meta = load_train_state(path)
-    config = meta.get("config")
-    stored = set(DEFAULTS) - {"progress", "out"}
-    if not isinstance(config, dict) or not stored <= set(config):
+    options = meta.get("config")
+    if not isinstance(options, dict) or not {"hidden", "epochs", "batch_size", "seed"} <= set(options):
         raise UsageError(f"--resume: expected a run written by fnmlp train, got {path}, a checkpoint without "
                          "the options of its run")
-    config = checked_config({**config, "epochs": config["epochs"] if epochs is None else epochs,
-                             "progress": None, "out": None})
-    if config["epochs"] < start.epoch:
+    options = dict(options)
+    recipe = options.pop("recipe", "handout")
+    try:
+        config = TrainConfig.from_dict(options)
+    except ConfigError as error:
+        raise UsageError(f"--resume: {path} holds options this fnmlp cannot use ({error})") from None
+    if epochs is not None:
+        config = configure(config, {"epochs": epochs})
+    if config.epochs < start.epoch:
         raise UsageError(f"--epochs: expected at least {start.epoch}, the epochs the run has done, "
-                         f"got {config['epochs']}")
+                         f"got {config.epochs}")
     dataset, splits = load_splits(config)
-    return Run(directory, config, spec, optimizer, start, read_history(meta)), splits, dataset
+    built = Built(spec, optimizer, early_stopping(config))
+    return Run(directory, recipe, config, built, start, read_history(meta)), splits, dataset
 
 
 def train_run(run: Run, splits: dict, progress: Progress) -> tuple:
@@ -280,8 +300,8 @@ def train_run(run: Run, splits: dict, progress: Progress) -> tuple:
         progress.epoch(stats)
 
     try:
-        fit_from(run.spec, run.optimizer, run.start, splits["train"], splits["validation"],
-                 epochs=run.config["epochs"], batch_size=run.config["batch_size"], on_batch=progress.batch,
+        fit_from(run.built.spec, run.built.optimizer, run.start, splits["train"], splits["validation"],
+                 epochs=run.config.epochs, batch_size=run.config.batch_size, on_batch=progress.batch,
                  on_epoch=on_epoch)
     except KeyboardInterrupt:
         progress.clear()
@@ -315,8 +335,8 @@ def _interrupt_deferred() -> Iterator[None]:
 def save_run_checkpoint(run: Run, state: TrainState, history: Sequence[EpochStats]) -> None:
     """``checkpoint.npz``, ``state`` with the run's configuration and the history up to it, and
     ``metrics.csv`` with that history."""
-    save_train_state(run.directory / CHECKPOINT, run.spec, run.optimizer, state,
-                     {"config": run.config, "history": [attrs.asdict(stats) for stats in history]})
+    save_train_state(run.directory / CHECKPOINT, run.built.spec, run.built.optimizer, state,
+                     {"config": run.options, "history": [attrs.asdict(stats) for stats in history]})
     write_metrics(run.directory / "metrics.csv", history)
 
 

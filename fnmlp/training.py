@@ -19,8 +19,7 @@ import numpy as np
 from . import _checks
 from .flat import FlatLayout
 from .initializers import as_rng
-from .kernels import forward as _forward, loss_and_grads as _loss_and_grads
-from .losses.cross_entropy import _softmax_cross_entropy, class_indices
+from .kernels import eval_totals, loss_and_grads as _loss_and_grads
 from .optimizers import Optimizer
 from .params import BatchNormState, Params, astype, check_params, check_state
 from .spec import MLPSpec
@@ -142,15 +141,17 @@ class TrainingDiverged(FloatingPointError):
 def run_epochs(step: Callable, evaluate: Callable, carry: Any, x: np.ndarray, labels: np.ndarray, *,
                order: np.ndarray, shuffle: Callable[[np.ndarray], None], first_epoch: int, last_epoch: int,
                batch_size: int, gather: Callable = None, on_batch: Callable = None,
-               on_epoch: Callable = None, learning_rate: Callable = None) -> tuple:
+               on_epoch: Callable = None, learning_rate: Callable = None, metric: Callable = None) -> tuple:
     """Train epochs ``first_epoch..last_epoch`` (1-based); returns ``(carry, history)``.
 
-    Each epoch calls ``shuffle(order)``, then ``step(carry, xb, yb) -> (carry, loss_sum, wrong)`` on
+    Each epoch calls ``shuffle(order)``, then ``step(carry, xb, yb) -> (carry, loss_sum, totals)`` on
     consecutive batches of ``batch_size`` rows taken in ``order`` (the last may be smaller), then
-    ``evaluate(carry) -> (val_loss, val_error)``. ``gather(array, rows)`` takes the batch rows
-    (default ``array[rows]``). ``on_batch(epoch, batch, num_batches, loss, error)`` sees the running
-    means; ``on_epoch(stats, carry, order)`` sees each finished epoch, and no epoch follows if it
-    returns ``True``. ``learning_rate(carry)`` gives ``EpochStats.lr`` (default NaN). A non-finite batch loss raises
+    ``evaluate(carry) -> (val_loss, val_error)``. ``totals`` are a batch's additive metric totals (a
+    count of wrong rows, or a ``Loss.metric_totals`` array); the epoch's figure is ``metric(sum of
+    totals)`` (default: ``sum / rows``, the error rate of wrong counts). ``gather(array, rows)``
+    takes the batch rows (default ``array[rows]``). ``on_batch(epoch, batch, num_batches, loss, error)``
+    sees the running figures; ``on_epoch(stats, carry, order)`` sees each finished epoch, and no epoch
+    follows if it returns ``True``. ``learning_rate(carry)`` gives ``EpochStats.lr`` (default NaN). A non-finite batch loss raises
     ``TrainingDiverged`` at once (overflow warnings on the way there are silenced). The arguments are
     checked before the first ``shuffle``.
     """
@@ -164,57 +165,52 @@ def run_epochs(step: Callable, evaluate: Callable, carry: Any, x: np.ndarray, la
     gather = gather or (lambda array, rows: array[rows])
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below, by the loss
         return _epochs(step, evaluate, carry, x, labels, order, shuffle, first_epoch, last_epoch,
-                       batch_size, gather, on_batch, on_epoch, learning_rate)
+                       batch_size, gather, on_batch, on_epoch, learning_rate, metric)
 
 
 def _epochs(step, evaluate, carry, x, labels, order, shuffle, first_epoch, last_epoch, batch_size, gather,
-            on_batch, on_epoch, learning_rate):
+            on_batch, on_epoch, learning_rate, metric):
     n = x.shape[0]
     num_batches = -(-n // batch_size)
     history = []
     for epoch in range(first_epoch, last_epoch + 1):
         started = time.perf_counter()
         shuffle(order)
-        loss_sum, wrong = 0.0, 0
+        loss_sum, totals = 0.0, 0
         for batch, begin in enumerate(range(0, n, batch_size)):
             rows = order[begin:begin + batch_size]
-            carry, batch_loss, batch_wrong = step(carry, gather(x, rows), gather(labels, rows))
+            carry, batch_loss, batch_totals = step(carry, gather(x, rows), gather(labels, rows))
             if not math.isfinite(batch_loss):
                 raise TrainingDiverged(epoch, batch, float(batch_loss), tuple(history))
             loss_sum += batch_loss
-            wrong += batch_wrong
+            totals = totals + batch_totals
             if on_batch is not None:
                 seen = min(begin + batch_size, n)
-                on_batch(epoch, batch, num_batches, loss_sum / seen, wrong / seen)
+                on_batch(epoch, batch, num_batches, loss_sum / seen, totals / seen if metric is None else metric(totals))
         val_loss, val_error = evaluate(carry)
         lr = math.nan if learning_rate is None else float(learning_rate(carry))
-        stats = EpochStats(epoch, loss_sum / n, wrong / n, float(val_loss), float(val_error),
-                           time.perf_counter() - started, lr)
+        stats = EpochStats(epoch, loss_sum / n, float(totals / n if metric is None else metric(totals)),
+                           float(val_loss), float(val_error), time.perf_counter() - started, lr)
         history.append(stats)
         if on_epoch is not None and on_epoch(stats, carry, order) is True:
             break
     return carry, tuple(history)
 
 
-def evaluate(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: Any, labels: Any) -> tuple:
-    """Eval-mode mean softmax cross-entropy and classification error (a fraction) on ``x``."""
+def evaluate(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: Any, targets: Any) -> tuple:
+    """Eval mode on ``x``: ``(mean loss, metric)``, the spec's loss (without the L2 penalty) and its
+    metric: the classification error (a fraction) for softmax cross-entropy, R^2 for MSE."""
     _checks.instance("spec", spec, MLPSpec)
     check_params(spec, params, finite=True)
     check_state(spec, bn_state, "bn_state", finite=True)
-    x, labels = _check_xy("x", "labels", spec, x, labels)
-    return _evaluate(spec, params, bn_state, x, labels)
+    x, targets = _check_xy("x", "targets", spec, x, targets)
+    return _evaluate(spec, params, bn_state, x, targets)
 
 
 def _evaluate(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: np.ndarray,
-              labels: np.ndarray) -> tuple:
-    loss_sum, wrong = 0.0, 0
-    for begin in range(0, x.shape[0], EVAL_CHUNK_ROWS):
-        rows = slice(begin, begin + EVAL_CHUNK_ROWS)
-        logits = _forward(spec, params, bn_state, x[rows], False, keep=False)[0]
-        losses, _ = _softmax_cross_entropy(logits, labels[rows])
-        loss_sum += float(losses.sum())
-        wrong += int((logits.argmax(axis=1) != labels[rows]).sum())
-    return loss_sum / x.shape[0], wrong / x.shape[0]
+              targets: np.ndarray) -> tuple:
+    loss_sum, totals = eval_totals(spec, params, bn_state, x, targets, EVAL_CHUNK_ROWS)
+    return loss_sum / x.shape[0], spec.loss.metric(totals)
 
 
 def initial_state(params: Params, bn_state: BatchNormState, optimizer: Optimizer, num_train: int,
@@ -326,11 +322,14 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
     if early_stopping is not None and stopping is None:
         stopping = EarlyStoppingState(math.inf, 0, 0, start.params, start.bn_state)
 
+    metric_totals = spec.loss.metric_totals
+
     def step(carry: tuple, xb: np.ndarray, yb: np.ndarray) -> tuple:
         bn_state, opt_state = carry
-        mean_loss, logits, _, bn_state = _loss_and_grads(spec, params, bn_state, xb, yb, out=grads_out)
+        mean_loss, outputs, _, bn_state = _loss_and_grads(spec, params, bn_state, xb, yb, rng=dropout_rng,
+                                                          out=grads_out)
         opt_state = optimizer.update_flat(grads, opt_state, weights, layout)
-        return (bn_state, opt_state), mean_loss * xb.shape[0], int((logits.argmax(axis=1) != yb).sum())
+        return (bn_state, opt_state), mean_loss * xb.shape[0], metric_totals(outputs, yb)
 
     def validate(carry: tuple) -> tuple:
         return _evaluate(spec, params, carry[0], *val) if val is not None else (np.nan, np.nan)
@@ -342,7 +341,7 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
         bn_state, opt_state = carry
         new_params = layout.unflatten(weights.copy())
         if early_stopping is not None:
-            stopping = _watch(early_stopping, stopping, stats, new_params, bn_state)
+            stopping = _watch(early_stopping, stopping, stats, new_params, bn_state, spec.loss.greater_is_better)
         latest = TrainState(new_params, bn_state, layout.unflatten_tree(opt_state, copy=True), stats.epoch,
                             order.copy(), copy.deepcopy(rng), copy.deepcopy(dropout_rng), stopping)
         if on_epoch is not None:
@@ -354,7 +353,8 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
         _, history = run_epochs(step, validate, (bn_state, opt_state), x, y, order=order, shuffle=rng.shuffle,
                                 first_epoch=start.epoch + 1, last_epoch=last_epoch, batch_size=batch_size,
                                 gather=_gather_into_buffers(batch_size, x, y), on_batch=on_batch,
-                                on_epoch=epoch_done, learning_rate=lambda carry: optimizer.learning_rate(carry[1]))
+                                on_epoch=epoch_done, learning_rate=lambda carry: optimizer.learning_rate(carry[1]),
+                                metric=spec.loss.metric)
     except TrainingDiverged as diverged:
         raise TrainingDiverged(diverged.epoch, diverged.batch, diverged.loss, diverged.history, latest) from None
     result = FitResult(latest, history, stopped_early=_patience_ran_out(early_stopping, latest.early_stopping))
@@ -365,9 +365,12 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
 
 
 def _watch(config: EarlyStopping, state: EarlyStoppingState, stats: EpochStats, params: Params,
-           bn_state: BatchNormState) -> EarlyStoppingState:
-    """The early-stopping state after ``stats``' epoch, whose parameters are ``params``."""
+           bn_state: BatchNormState, metric_greater_is_better: bool) -> EarlyStoppingState:
+    """The early-stopping state after ``stats``' epoch, whose parameters are ``params``. A metric that
+    grows as the model improves (R^2) is watched negated, so that lower is better for every monitor."""
     value = getattr(stats, config.monitor)
+    if config.monitor == "val_error" and metric_greater_is_better:
+        value = -value
     if value < state.best - config.min_delta:
         return EarlyStoppingState(float(value), stats.epoch, 0, params, bn_state)
     return attrs.evolve(state, bad_epochs=state.bad_epochs + 1)
@@ -390,7 +393,7 @@ def _gather_into_buffers(batch_size: int, *arrays: np.ndarray) -> Callable:
 
 
 def _check_data(name: str, spec: MLPSpec, data: Any, dtype: Any = None) -> tuple:
-    """``(x, class_indices)`` from a pair or a record with ``x`` and ``y``, checked against ``spec``."""
+    """``(x, targets)`` from a pair or a record with ``x`` and ``y``, checked against ``spec``."""
     if attrs.has(type(data)) and hasattr(data, "x") and hasattr(data, "y"):
         x, labels = data.x, data.y
     elif isinstance(data, (tuple, list)) and len(data) == 2:
@@ -401,13 +404,16 @@ def _check_data(name: str, spec: MLPSpec, data: Any, dtype: Any = None) -> tuple
 
 
 def _check_xy(x_name: str, labels_name: str, spec: MLPSpec, x: Any, labels: Any, dtype: Any = None) -> tuple:
-    """``(x, class_indices)``, ``x`` finite in ``dtype`` (default: its own float dtype)."""
+    """``(x, targets)``, ``x`` finite in ``dtype`` (default: its own float dtype) and the targets as the
+    spec's loss takes them (class indices for cross-entropy, floats of ``x``'s dtype for MSE)."""
     x = _checks.float_array(x_name, x, ndim=2, width=spec.layer_sizes[0], finite=False)
     if dtype is not None:
         with np.errstate(over="ignore"):  # values past float32's range become inf, refused below
             x = x.astype(dtype, copy=False)
     _checks.all_finite(x_name, x)
-    labels = class_indices(labels, spec.layer_sizes[-1], labels_name)
+    labels = spec.loss.targets(labels, spec.layer_sizes[-1], labels_name)
+    if labels.dtype.kind == "f":
+        labels = labels.astype(x.dtype, copy=False)
     if labels.shape[0] != x.shape[0]:
         _checks.fail(ValueError, labels_name, f"{x.shape[0]} rows, as many as {x_name}", labels.shape[0])
     return x, labels

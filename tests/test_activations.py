@@ -271,8 +271,9 @@ def test_an_older_checkpoint_without_dropout_loss_or_l2_loads_with_the_defaults(
 @pytest.mark.parametrize("name", NEW_BUILTINS + ("linear",))
 def test_every_new_builtin_is_a_cli_activation(name):
     from fnmlp import cli
-    config = cli.checked_config({**cli.DEFAULTS, "activation": [name]})
-    assert config["activation"] == [name] * len(config["hidden"]) + ["identity"]
+    config = cli.configure(cli.RECIPES["handout"], {"activation": [name]})
+    spec = cli.build(config, num_features=784, num_classes=10, num_train=100).spec
+    assert spec.activation_names == (name,) * len(config.hidden) + ("identity",)
 
 
 def test_the_readme_example_runs():

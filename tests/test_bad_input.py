@@ -21,6 +21,7 @@ import pytest
 import fnmlp
 import fnmlp.hw1 as hw1
 from fnmlp import cli
+from fnmlp.config import TrainConfig, build
 from helpers import replace_leaf, sgd_state
 
 
@@ -458,7 +459,7 @@ PURE = [
     Row("evaluate", "x with NaN", lambda w: fnmlp.evaluate(w.spec, w.params, w.state, w.x_nan, w.y), ValueError,
         "x: expected finite values"),
     Row("evaluate", "labels for other rows", lambda w: fnmlp.evaluate(w.spec, w.params, w.state, w.x, w.y[:3]),
-        ValueError, "labels: expected 6 rows, as many as x, got 3"),
+        ValueError, "targets: expected 6 rows, as many as x, got 3"),
     Row("evaluate", "params with NaN", lambda w: fnmlp.evaluate(w.spec, w.nan_params, w.state, w.x, w.y),
         ValueError, "params.W[1]: expected finite values"),
     Row("evaluate", "no BatchNorm state", lambda w: fnmlp.evaluate(w.spec, w.params, None, w.x, w.y), TypeError,
@@ -804,13 +805,13 @@ CHEAP = ["train", "--limit", "200", "--hidden", "8", "--epochs", "1", "--progres
 def cli_world(tmp_path):
     """A finished two-epoch run directory as ``fnmlp train`` leaves it (its checkpoint, that is),
     a plain file, and a checkpoint saved by the API without the run's options."""
-    config = cli.checked_config({**cli.DEFAULTS, "limit": 200, "hidden": [8], "epochs": 2})
-    spec = fnmlp.MLPSpec((784, 8, 10), tuple(config["activation"]))
+    config = TrainConfig(limit=200, hidden=[8], epochs=2)
+    built = build(config, num_features=784, num_classes=10, num_train=200)
+    spec, optimizer = built.spec, built.optimizer
     params, state = fnmlp.init_params(spec, 0)
-    optimizer = fnmlp.sgd(config["lr"], config["momentum"])
     done = attrs.evolve(fnmlp.initial_state(params, state, optimizer, 200, 0), epoch=2)
     (tmp_path / "run").mkdir()
-    meta = {"config": config, "history": []}
+    meta = {"config": config.to_dict(), "history": []}
     fnmlp.save_train_state(tmp_path / "run" / "checkpoint.npz", spec, optimizer, done, meta)
     (tmp_path / "api").mkdir()
     fnmlp.save_train_state(tmp_path / "api" / "checkpoint.npz", spec, optimizer, done, {"note": "no config"})

@@ -14,16 +14,16 @@
 from .alias import adam, adamw, sgd
 from .base import EmptyState, Optimizer, apply_updates, flat_update
 from .combine import Chain, chain
-from .schedule import (Constant, ExponentialDecay, PiecewiseConstant, WarmupCosineDecay, constant,
-                       exponential_decay, piecewise_constant, warmup_cosine_decay)
+from .schedule import (Constant, ExponentialDecay, LinearWarmup, PiecewiseConstant, WarmupCosineDecay, constant,
+                       exponential_decay, linear_warmup, piecewise_constant, warmup_cosine_decay)
 from .transform import (AdamState, AddDecayedWeights, ClipByGlobalNorm, ScaleByAdam, ScaleByLearningRate,
                         ScaleBySchedule, ScheduleState, Trace, TraceState, add_decayed_weights,
                         clip_by_global_norm, scale_by_adam, scale_by_learning_rate, trace, weights_only)
 
 __all__ = [
     "adam", "adamw", "sgd", "EmptyState", "Optimizer", "apply_updates", "flat_update", "Chain", "chain",
-    "Constant", "ExponentialDecay", "PiecewiseConstant", "WarmupCosineDecay", "constant", "exponential_decay",
-    "piecewise_constant", "warmup_cosine_decay", "AdamState", "AddDecayedWeights", "ClipByGlobalNorm",
+    "Constant", "ExponentialDecay", "LinearWarmup", "PiecewiseConstant", "WarmupCosineDecay", "constant",
+    "exponential_decay", "linear_warmup", "piecewise_constant", "warmup_cosine_decay", "AdamState", "AddDecayedWeights", "ClipByGlobalNorm",
     "ScaleByAdam", "ScaleByLearningRate", "ScaleBySchedule", "ScheduleState", "Trace", "TraceState",
     "add_decayed_weights", "clip_by_global_norm", "scale_by_adam", "scale_by_learning_rate", "trace",
     "weights_only",

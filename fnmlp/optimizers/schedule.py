@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from typing import Any
 
 import attrs
 
@@ -98,6 +99,28 @@ class WarmupCosineDecay:
         return self.end + (self.peak - self.end) * 0.5 * (1.0 + math.cos(math.pi * t))
 
 
+@attrs.frozen
+class LinearWarmup:
+    """A linear warm-up from 0 over ``warmup_steps``, then ``schedule`` started afresh::
+
+        lr(step) = schedule(0) * step / warmup_steps       step < warmup_steps
+        lr(step) = schedule(step - warmup_steps)           otherwise
+    """
+
+    warmup_steps: int = attrs.field(converter=_count("warmup_steps", 1))
+    schedule: Any = attrs.field()
+
+    @schedule.validator
+    def _check_schedule(self, attribute: Any, value: Any) -> None:
+        if not callable(value):
+            _checks.fail(TypeError, "schedule", "a schedule (step -> lr)", _checks.describe(value))
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return self.schedule(0) * step / self.warmup_steps
+        return self.schedule(step - self.warmup_steps)
+
+
 def constant(value: float) -> Constant:
     """``lr(step) = value``."""
     return Constant(value)
@@ -111,6 +134,11 @@ def piecewise_constant(boundaries, values) -> PiecewiseConstant:
 def exponential_decay(init: float, rate: float, transition_steps: int = 1, staircase: bool = False) -> ExponentialDecay:
     """``init * rate ** (step / transition_steps)`` (see ``ExponentialDecay``)."""
     return ExponentialDecay(init, rate, transition_steps, staircase)
+
+
+def linear_warmup(warmup_steps: int, schedule) -> LinearWarmup:
+    """0 growing linearly to ``schedule(0)`` over ``warmup_steps``, then ``schedule`` (see ``LinearWarmup``)."""
+    return LinearWarmup(warmup_steps, schedule)
 
 
 def warmup_cosine_decay(peak: float, warmup_steps: int, decay_steps: int, end: float = 0.0) -> WarmupCosineDecay:

@@ -14,14 +14,14 @@ import numpy as np
 
 from .base import EmptyState, Optimizer
 from .combine import Chain
-from .schedule import Constant, ExponentialDecay, PiecewiseConstant, WarmupCosineDecay
+from .schedule import Constant, ExponentialDecay, LinearWarmup, PiecewiseConstant, WarmupCosineDecay
 from .transform import (AdamState, AddDecayedWeights, ClipByGlobalNorm, ScaleByAdam, ScaleByLearningRate,
                         ScaleBySchedule, ScheduleState, Trace, TraceState)
 from ..params import Params
 
 RECORDS = {cls.__name__: cls for cls in (
     Optimizer, Chain, Trace, ScaleByAdam, AddDecayedWeights, ScaleByLearningRate, ScaleBySchedule,
-    ClipByGlobalNorm, Constant, PiecewiseConstant, ExponentialDecay, WarmupCosineDecay)}
+    ClipByGlobalNorm, Constant, PiecewiseConstant, ExponentialDecay, WarmupCosineDecay, LinearWarmup)}
 STATES = {cls.__name__: cls for cls in (EmptyState, TraceState, AdamState, ScheduleState, Params)}
 
 
