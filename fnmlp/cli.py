@@ -8,6 +8,7 @@ the command knows which options the user typed (``--resume`` accepts only ``--ep
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import math
 import os
@@ -27,6 +28,7 @@ from .initializers import SCALES, as_rng
 from .optim import SGD
 from .params import init_params
 from .progress import Progress
+from .run_lock import RunLock, RunLocked
 from .run_files import CHECKPOINT, read_history, write_metrics, write_run_outputs
 from .spec import MLPSpec
 from .training import EpochStats, TrainingDiverged, TrainState, fit_from, initial_state
@@ -108,13 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
     option(files, "--progress", "lines: one line per epoch; bar: also a bar while each epoch runs; auto: bar "
            "when stderr is a terminal, else lines; none: nothing",
            choices=["auto", "bar", "lines", "none"])
+    from . import sweep  # here, not at the top: sweep imports this module
+    sweep.add_parser(commands)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (0, 2 usage, 3 diverged, 130 interrupted)."""
     try:
-        return train(build_parser().parse_args(argv))
+        args = build_parser().parse_args(argv)
+        return getattr(args, "run", train)(args)  # subcommands other than train set ``run``
     except (UsageError, ValueError, TypeError, FileNotFoundError) as error:
         _report(error)
         return EXIT_USAGE
@@ -142,17 +147,34 @@ class Run:
 
 
 def train(args: argparse.Namespace) -> int:
-    given = {name for name, value in vars(args).items() if value is not None} - {"command", "resume"}
+    """The ``train`` command; holds the run directory's lock (``fnmlp.run_lock``) from before it looks
+    for an existing run until its last file is written."""
+    with contextlib.ExitStack() as held:
+        return _train(args, held)
+
+
+def given_options(args: argparse.Namespace) -> set:
+    """The names of the ``train`` options the user typed."""
+    return {name for name, value in vars(args).items() if value is not None} - {"command", "resume", "run"}
+
+
+def config_from_args(args: argparse.Namespace) -> dict:
+    """The checked configuration of a new run from parsed ``train`` options (what ``train`` would use)."""
+    return checked_config({**DEFAULTS, **{name: getattr(args, name) for name in given_options(args)}})
+
+
+def _train(args: argparse.Namespace, held: contextlib.ExitStack) -> int:
+    given = given_options(args)
     wall_start = time.perf_counter()
     if args.resume is not None:
         refused = sorted(given - RESUMABLE)
         if refused:
             raise UsageError("--resume: the run keeps its own options; remove "
                              + ", ".join("--" + name.replace("_", "-") for name in refused))
-        run, splits, dataset = resumed_run(Path(args.resume), args.epochs)
+        run, splits, dataset = resumed_run(Path(args.resume), args.epochs, held)
     else:
-        config = checked_config({**DEFAULTS, **{name: getattr(args, name) for name in given}})
-        run, splits, dataset = new_run(config, Path(args.out) if args.out else _timestamped_directory())
+        config = config_from_args(args)
+        run, splits, dataset = new_run(config, Path(args.out) if args.out else _timestamped_directory(), held)
     progress = Progress.create(args.progress or DEFAULTS["progress"], run.config["epochs"])
     latest, history, status, message = train_run(run, splits, progress)
     code = {"completed": 0, "interrupted": EXIT_INTERRUPTED, "diverged": EXIT_DIVERGED}[status]
@@ -215,7 +237,15 @@ def load_splits(config: dict) -> tuple:
     return dataset, splits
 
 
-def new_run(config: dict, directory: Path) -> tuple:
+def _lock(directory: Path, option: str, held: contextlib.ExitStack) -> None:
+    """Hold ``directory``'s run lock until ``held`` closes; another live writer is a usage error."""
+    try:
+        held.enter_context(RunLock.acquire(directory))
+    except RunLocked as locked:
+        raise UsageError(f"{option}: {locked}; wait for it to finish or choose another directory") from None
+
+
+def new_run(config: dict, directory: Path, held: contextlib.ExitStack) -> tuple:
     for path in (directory, *directory.parents):
         if path.exists():
             if not path.is_dir():
@@ -233,13 +263,19 @@ def new_run(config: dict, directory: Path) -> tuple:
     params, bn_state = init_params(spec, rng, weight_init=config["init"], dtype=config["dtype"])
     start = initial_state(params, bn_state, optimizer, splits["train"].x.shape[0], rng)
     directory.mkdir(parents=True, exist_ok=True)
+    _lock(directory, "--out", held)
+    if (directory / CHECKPOINT).exists():
+        raise UsageError(f"--out: {directory} already holds a run; continue it with --resume {directory} "
+                         "or choose another directory")
     run = Run(directory, config, spec, optimizer, start, ())
     save_run_checkpoint(run, start, ())
     return run, splits, dataset
 
 
-def resumed_run(directory: Path, epochs: Optional[int]) -> tuple:
+def resumed_run(directory: Path, epochs: Optional[int], held: contextlib.ExitStack) -> tuple:
     path = directory / CHECKPOINT
+    if path.is_file():
+        _lock(directory, "--resume", held)
     if not path.is_file():
         raise UsageError(f"--resume: expected a run directory holding {CHECKPOINT}, got {directory}"
                          + ("" if directory.is_dir() else ", which does not exist"))
