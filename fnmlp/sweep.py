@@ -162,8 +162,7 @@ def make_plan(table: dict, source: str, halving: Optional[int] = None) -> dict:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         fail("seed", f"expected an integer >= 0 (the seed of the random draws), got {seed!r}")
     base = _table(table.get("base", {}), "base", fail)
-    for key, value in base.items():
-        _tokens(actions, f"base.{key}", key, value, fail)
+    base_argv = [token for key, value in base.items() for token in _tokens(actions, f"base.{key}", key, value, fail)]
     if halving is not None and halving < 2:
         raise cli.UsageError(f"--halving: expected an integer >= 2, got {halving}")
 
@@ -172,13 +171,14 @@ def make_plan(table: dict, source: str, halving: Optional[int] = None) -> dict:
         if not grid:
             fail("grid", "expected at least one option with a list of values, got an empty grid")
         for key, values in grid.items():
+            _known(actions, f"grid.{key}", key, fail)
             if not isinstance(values, list) or not values:
                 fail(f"grid.{key}", f"expected a non-empty list of values, got {values!r}")
             for i, value in enumerate(values):
                 _tokens(actions, f"grid.{key}[{i}]", key, value, fail)
         points = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
     else:
-        points = _random_points(_table(table["random"], "random", fail), seed, actions, fail)
+        points = _random_points(_table(table["random"], "random", fail), seed, actions, base_argv, fail)
 
     trials = []
     width = max(3, len(str(len(points) - 1)))
@@ -225,10 +225,8 @@ def _train_actions() -> dict:
 def _tokens(actions: dict, where: str, key: str, value: Any, fail) -> list:
     """``value`` as ``train`` argv tokens (a list as several values, ``true`` as a bare flag, ``false``
     and ``null`` as nothing), checked by ``train``'s own parser."""
-    dest = _dest(key)
-    if dest not in actions:
-        fail(where, f"unknown option; expected a fnmlp train option: {', '.join(sorted(actions))}")
-    action = actions[dest]
+    _known(actions, where, key, fail)
+    action = actions[_dest(key)]
     flag = action.option_strings[-1]
     takes_values = action.nargs != 0
     if value is None or value is False and not takes_values:
@@ -253,6 +251,11 @@ def _tokens(actions: dict, where: str, key: str, value: Any, fail) -> list:
     return tokens
 
 
+def _known(actions: dict, where: str, key: str, fail) -> None:
+    if _dest(key) not in actions:
+        fail(where, f"unknown option; expected a fnmlp train option: {', '.join(sorted(actions))}")
+
+
 def _token(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
@@ -265,9 +268,19 @@ def _is_integer_option(action: argparse.Action) -> bool:
     return False
 
 
-def _random_points(block: dict, seed: int, actions: dict, fail) -> list:
+def _config_error(argv: list) -> Optional[str]:
+    """What ``train`` would say of a new run with options ``argv``, or ``None`` if it takes them."""
+    try:
+        cli.config_from_args(cli.build_parser().parse_args(["train", *argv]))
+    except (cli.UsageError, ValueError, TypeError) as error:
+        return str(error)
+    return None
+
+
+def _random_points(block: dict, seed: int, actions: dict, base_argv: list, fail) -> list:
     """``block["samples"]`` dicts of values drawn from ``np.random.default_rng(seed)``, option by option
-    in the file's order; draws for integer options are rounded."""
+    in the file's order; draws for integer options are rounded. Both bounds of a distribution must be
+    values ``train`` takes beside the ``base`` options."""
     samples = block.pop("samples", None)
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         fail("random.samples", f"expected an integer >= 1, the number of trials, got {samples!r}")
@@ -276,6 +289,7 @@ def _random_points(block: dict, seed: int, actions: dict, fail) -> list:
     draws = {}
     for key, spec in block.items():
         where = f"random.{key}"
+        _known(actions, where, key, fail)
         if not isinstance(spec, dict):
             _tokens(actions, where, key, spec, fail)
             draws[key] = lambda rng, value=spec: value
@@ -299,9 +313,12 @@ def _random_points(block: dict, seed: int, actions: dict, fail) -> list:
         low, high = arguments
         if not low < high or (kind == "log_uniform" and low <= 0):
             fail(where, f"expected {'0 < ' if kind == 'log_uniform' else ''}low < high, got [{low}, {high}]")
-        integer = _is_integer_option(actions[_dest(key)]) if _dest(key) in actions else False
+        integer = _is_integer_option(actions[_dest(key)])
         for bound in (low, high):
-            _tokens(actions, where, key, _cast(bound, integer), fail)
+            tokens = _tokens(actions, where, key, _cast(bound, integer), fail)
+            error = _config_error(base_argv + tokens) if _config_error(base_argv) is None else None
+            if error:
+                fail(where, error)
         if kind == "uniform":
             draws[key] = lambda rng, lo=low, hi=high, i=integer: _cast(rng.uniform(lo, hi), i)
         else:
