@@ -21,6 +21,7 @@ import csv
 import io
 import itertools
 import json
+import logging
 import math
 import os
 import socket
@@ -416,12 +417,11 @@ def _connect(workers: Optional[int], scheduler: Optional[str]):
         with client:
             yield client
         return
-    import logging
     environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **BLAS_ENV}
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
-                          "distributed.nanny.pre-spawn-environ": environ}):
+                          "distributed.nanny.pre-spawn-environ": environ}):  # each nanny keeps it for restarts
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR, env=BLAS_ENV)
+                               host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
     with cluster, Client(cluster) as client:
         yield client
 
@@ -465,7 +465,7 @@ def execute(plan: dict, directory: Path, client: Any) -> dict:
 
 def _finished(trial: Path, epochs: int) -> bool:
     summary = _read_json(trial / "summary.json")
-    return bool(summary) and summary.get("status") == "completed" and summary.get("epochs_completed") == epochs
+    return bool(summary) and summary.get("status") == "completed" and summary.get("epochs_completed", -1) >= epochs
 
 
 def _rank(trial: Path, epoch: int) -> tuple:
@@ -510,12 +510,10 @@ def trial_rows(directory: Path, plan: dict, stopped: dict) -> list:
         history = read_metrics(path / "metrics.csv") if (path / "metrics.csv").is_file() else []
         best = min(history, key=lambda s: (s.val_error, s.val_loss, s.epoch)) if history else None
         final = summary.get("final", {})
-        if trial["name"] in stopped:
-            status = "stopped"
-        elif not record:
+        if not record:
             status = "pending"
         elif record.get("code") == 0:
-            status = summary.get("status", "completed")
+            status = "stopped" if trial["name"] in stopped else summary.get("status", "completed")
         else:
             status = summary.get("status") if summary.get("status") == "diverged" else "failed"
         rows.append({**{key: _text(value) for key, value in trial["swept"].items()}, "trial": trial["name"],

@@ -190,6 +190,9 @@ def test_local_cluster_with_halving_writes_every_output(tmp_path):
         assert len(workers) == 2 and all(value[:2] == ("1", "1") for value in workers.values())
         assert all(address.startswith("tcp://127.0.0.1:") for address in workers)
         summary = sweep.execute(plan, out, client)
+        records = {path: path.read_text() for path in sorted(out.glob("trials/*/trial.json"))}
+        assert sweep.execute(plan, out, client) == summary, "executing again (as --resume does) decides the same"
+        assert {path: path.read_text() for path in records} == records, "and trains nothing again"
 
     rows = rows_of(out)
     assert list(rows[0]) == ["trial", "lr", "seed", "status", "epochs", "final_val_loss", "final_val_error",
