@@ -441,7 +441,8 @@ def execute(plan: dict, directory: Path, client: Any) -> dict:
         progress = _Progress(label, len(alive), len(alive) - len(todo), client)
         futures = {client.submit(run_trial, str(directory / "trials" / name), trials[name]["argv"], target[name],
                                  key=f"fnmlp-trial-{name}-{target[name]}-{os.urandom(4).hex()}",
-                                 retries=TASK_RETRIES, pure=False): name for name in todo}
+                                 retries=TASK_RETRIES, pure=False, priority=len(todo) - i): name
+                   for i, name in enumerate(todo)}
         progress.show()
         for future in as_completed(futures):
             name = futures[future]
