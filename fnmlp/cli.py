@@ -273,9 +273,15 @@ def new_run(config: dict, directory: Path, held: contextlib.ExitStack) -> tuple:
 
 
 def resumed_run(directory: Path, epochs: Optional[int], held: contextlib.ExitStack) -> tuple:
+    dataset, splits = load_splits(_resumable(directory, epochs)[4])
+    _lock(directory, "--resume", held)  # after every check, so that bad input leaves no lock file behind
+    spec, optimizer, start, meta, config = _resumable(directory, epochs)  # as the last writer left it
+    return Run(directory, config, spec, optimizer, start, read_history(meta)), splits, dataset
+
+
+def _resumable(directory: Path, epochs: Optional[int]) -> tuple:
+    """``(spec, optimizer, start, meta, config)`` of the run in ``directory``, checked for resuming to ``epochs``."""
     path = directory / CHECKPOINT
-    if path.is_file():
-        _lock(directory, "--resume", held)
     if not path.is_file():
         raise UsageError(f"--resume: expected a run directory holding {CHECKPOINT}, got {directory}"
                          + ("" if directory.is_dir() else ", which does not exist"))
@@ -290,8 +296,7 @@ def resumed_run(directory: Path, epochs: Optional[int], held: contextlib.ExitSta
     if config["epochs"] < start.epoch:
         raise UsageError(f"--epochs: expected at least {start.epoch}, the epochs the run has done, "
                          f"got {config['epochs']}")
-    dataset, splits = load_splits(config)
-    return Run(directory, config, spec, optimizer, start, read_history(meta)), splits, dataset
+    return spec, optimizer, start, meta, config
 
 
 def train_run(run: Run, splits: dict, progress: Progress) -> tuple:

@@ -25,6 +25,7 @@ import logging
 import math
 import os
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -100,8 +101,12 @@ def run(args: argparse.Namespace) -> int:
         else:
             (directory / "trials").mkdir(exist_ok=True)
             _write_json(directory / PLAN, plan)
-        with _connect(args.workers, args.scheduler) as client:
-            summary = execute(plan, directory, client)
+        try:
+            with _connect(args.workers, args.scheduler) as client:
+                summary = execute(plan, directory, client)
+        except KeyboardInterrupt:
+            print(f"fnmlp: sweep interrupted; continue it with fnmlp sweep --resume {directory}", file=sys.stderr)
+            return cli.EXIT_INTERRUPTED
     best = summary["best"]
     print(f"sweep: {summary['completed']} completed, {summary['failed']} failed, {summary['stopped']} stopped "
           f"of {summary['trials']}; best trial {best['trial'] if best else 'none'}"
