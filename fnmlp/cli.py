@@ -155,7 +155,7 @@ def train(args: argparse.Namespace) -> int:
 
 def given_options(args: argparse.Namespace) -> set:
     """The names of the ``train`` options the user typed."""
-    return {name for name, value in vars(args).items() if value is not None} - {"command", "resume", "run"}
+    return {name for name, value in vars(args).items() if value is not None} - {"command", "resume"}
 
 
 def config_from_args(args: argparse.Namespace) -> dict:
