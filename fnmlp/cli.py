@@ -276,7 +276,9 @@ def resumed_run(directory: Path, epochs: Optional[int], held: contextlib.ExitSta
     dataset, splits = load_splits(_resumable(directory, epochs)[4])
     _lock(directory, "--resume", held)  # after every check, so that bad input leaves no lock file behind
     spec, optimizer, start, meta, config = _resumable(directory, epochs)  # as the last writer left it
-    return Run(directory, config, spec, optimizer, start, read_history(meta)), splits, dataset
+    history = read_history(meta)
+    write_metrics(directory / "metrics.csv", history)  # a writer killed between the two files left it behind
+    return Run(directory, config, spec, optimizer, start, history), splits, dataset
 
 
 def _resumable(directory: Path, epochs: Optional[int]) -> tuple:

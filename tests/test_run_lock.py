@@ -13,7 +13,8 @@ import pytest
 
 import fnmlp
 from fnmlp import cli, run_lock
-from fnmlp.run_files import read_metrics
+from fnmlp.checkpoint import load_train_state
+from fnmlp.run_files import read_metrics, write_metrics
 
 ROOT = str(Path(fnmlp.__file__).parent.parent)
 TINY = ["--limit", "200", "--hidden", "16", "--progress", "none"]
@@ -86,6 +87,15 @@ def test_resume_is_refused_while_the_run_is_live_and_a_killed_holder_leaves_no_s
         holder.send_signal(signal.SIGKILL)
         holder.communicate(timeout=30)
     assert run_lock.holder(out) is None
-    epochs_done = len(read_metrics(out / "metrics.csv"))
+    epochs_done = load_train_state(out / "checkpoint.npz")[2].epoch
     assert cli.main(["train", "--resume", str(out), "--epochs", str(epochs_done + 1), "--progress", "none"]) == 0
-    assert len(read_metrics(out / "metrics.csv")) == epochs_done + 1
+    assert [stats.epoch for stats in read_metrics(out / "metrics.csv")] == list(range(1, epochs_done + 2))
+
+
+def test_resuming_restores_metrics_of_a_writer_killed_between_checkpoint_and_metrics(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["train", *TINY, "--epochs", "3", "--out", str(out)]) == 0
+    history = read_metrics(out / "metrics.csv")
+    write_metrics(out / "metrics.csv", history[:2])  # the checkpoint of epoch 3 was written, its metrics not
+    assert cli.main(["train", "--resume", str(out), "--epochs", "3", "--progress", "none"]) == 0
+    assert read_metrics(out / "metrics.csv") == history
