@@ -29,6 +29,7 @@ from .datasets import DATASET_NAMES, Split, load_dataset
 from .initializers import SCALES, as_rng
 from .params import init_params
 from .progress import Progress
+from .run_lock import RunLock, RunLocked
 from .run_files import CHECKPOINT, read_history, write_metrics, write_run_outputs
 from .training import EpochStats, TrainingDiverged, TrainState, fit_from, initial_state
 
@@ -133,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
            choices=["auto", "bar", "lines", "none"])
     evaluate_command.add_parser(commands)
     predict_command.add_parser(commands)
+    from . import sweep  # here, not at the top: sweep imports this module
+    sweep.add_parser(commands)
     return parser
 
 
@@ -151,7 +154,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (0, 2 usage, 3 diverged, 130 interrupted)."""
     try:
         args = build_parser().parse_args(argv)
-        return {"evaluate": evaluate_command.run, "predict": predict_command.run}.get(args.command, train)(args)
+        return getattr(args, "run", train)(args)  # subcommands other than train set ``run``
     except (UsageError, ValueError, TypeError, FileNotFoundError) as error:
         _report(error)
         return EXIT_USAGE
@@ -185,19 +188,37 @@ class Run:
 
 
 def train(args: argparse.Namespace) -> int:
-    given = {name for name, value in vars(args).items() if value is not None} - {"command", "resume"}
+    """The ``train`` command; holds the run directory's lock (``fnmlp.run_lock``) from before it looks
+    for an existing run until its last file is written."""
+    with contextlib.ExitStack() as held:
+        return _train(args, held)
+
+
+def given_options(args: argparse.Namespace) -> set:
+    """The names of the ``train`` options the user typed."""
+    return {name for name, value in vars(args).items() if value is not None} - {"command", "resume"}
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The checked configuration of a new run from parsed ``train`` options (what ``train`` would use):
+    the ``--recipe`` preset with the options typed in place of its own."""
+    options = {name: getattr(args, name) for name in given_options(args) - {"recipe", "out", "progress"}}
+    return configure(RECIPES[args.recipe or DEFAULTS["recipe"]], options)
+
+
+def _train(args: argparse.Namespace, held: contextlib.ExitStack) -> int:
+    given = given_options(args)
     wall_start = time.perf_counter()
     if args.resume is not None:
         refused = sorted(given - RESUMABLE)
         if refused:
             raise UsageError("--resume: the run keeps its own options; remove "
                              + ", ".join("--" + name.replace("_", "-") for name in refused))
-        run, splits, dataset = resumed_run(Path(args.resume), args.epochs)
+        run, splits, dataset = resumed_run(Path(args.resume), args.epochs, held)
     else:
-        recipe = args.recipe or DEFAULTS["recipe"]
-        config = configure(RECIPES[recipe], {name: getattr(args, name) for name in given - {"recipe", "out",
-                                                                                          "progress"}})
-        run, splits, dataset = new_run(recipe, config, Path(args.out) if args.out else _timestamped_directory())
+        config = config_from_args(args)
+        run, splits, dataset = new_run(args.recipe or DEFAULTS["recipe"], config,
+                                       Path(args.out) if args.out else _timestamped_directory(), held)
     progress = Progress.create(args.progress or DEFAULTS["progress"], run.config.epochs)
     latest, history, status, message = train_run(run, splits, progress)
     code = {"completed": 0, "interrupted": EXIT_INTERRUPTED, "diverged": EXIT_DIVERGED}[status]
@@ -236,7 +257,15 @@ def load_splits(config: TrainConfig) -> tuple:
     return dataset, splits
 
 
-def new_run(recipe: str, config: TrainConfig, directory: Path) -> tuple:
+def _lock(directory: Path, option: str, held: contextlib.ExitStack) -> None:
+    """Hold ``directory``'s run lock until ``held`` closes; another live writer is a usage error."""
+    try:
+        held.enter_context(RunLock.acquire(directory))
+    except RunLocked as locked:
+        raise UsageError(f"{option}: {locked}; wait for it to finish or choose another directory") from None
+
+
+def new_run(recipe: str, config: TrainConfig, directory: Path, held: contextlib.ExitStack) -> tuple:
     for path in (directory, *directory.parents):
         if path.exists():
             if not path.is_dir():
@@ -253,12 +282,28 @@ def new_run(recipe: str, config: TrainConfig, directory: Path) -> tuple:
     params, bn_state = init_params(built.spec, rng, weight_init=config.init, dtype=config.dtype)
     start = initial_state(params, bn_state, built.optimizer, train_x.shape[0], rng)
     directory.mkdir(parents=True, exist_ok=True)
+    _lock(directory, "--out", held)
+    if (directory / CHECKPOINT).exists():
+        raise UsageError(f"--out: {directory} already holds a run; continue it with --resume {directory} "
+                         "or choose another directory")
     run = Run(directory, recipe, config, built, start, ())
     save_run_checkpoint(run, start, ())
     return run, splits, dataset
 
 
-def resumed_run(directory: Path, epochs: Optional[int]) -> tuple:
+def resumed_run(directory: Path, epochs: Optional[int], held: contextlib.ExitStack) -> tuple:
+    dataset, splits = load_splits(_resumable(directory, epochs)[5])
+    _lock(directory, "--resume", held)  # after every check, so that bad input leaves no lock file behind
+    spec, optimizer, start, meta, recipe, config = _resumable(directory, epochs)  # as the last writer left it
+    history = read_history(meta)
+    write_metrics(directory / "metrics.csv", history)  # a writer killed between the two files left it behind
+    built = Built(spec, optimizer, early_stopping(config))
+    return Run(directory, recipe, config, built, start, history), splits, dataset
+
+
+def _resumable(directory: Path, epochs: Optional[int]) -> tuple:
+    """``(spec, optimizer, start, meta, recipe, config)`` of the run in ``directory``, checked for
+    resuming to ``epochs``."""
     path = directory / CHECKPOINT
     if not path.is_file():
         raise UsageError(f"--resume: expected a run directory holding {CHECKPOINT}, got {directory}"
@@ -279,9 +324,7 @@ def resumed_run(directory: Path, epochs: Optional[int]) -> tuple:
     if config.epochs < start.epoch:
         raise UsageError(f"--epochs: expected at least {start.epoch}, the epochs the run has done, "
                          f"got {config.epochs}")
-    dataset, splits = load_splits(config)
-    built = Built(spec, optimizer, early_stopping(config))
-    return Run(directory, recipe, config, built, start, read_history(meta)), splits, dataset
+    return spec, optimizer, start, meta, recipe, config
 
 
 def train_run(run: Run, splits: dict, progress: Progress) -> tuple:

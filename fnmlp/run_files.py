@@ -6,6 +6,7 @@
 - ``metrics.csv``: ``epoch,train_loss,train_error,val_loss,val_error,seconds,lr``, one row per epoch
 - ``summary.json``: configuration, seed, final figures, timings, versions
 - ``train_loss.png``, ``train_error.png``, ``val_loss.png``, ``val_error.png``, ``curves.png``
+- ``run.lock``: the lock its writer holds for its whole life (``fnmlp.run_lock``)
 
 Every file is written atomically: it is either the old version or the new one, never a torn mix.
 """
