@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from . import _checks
+from . import _checks, inference
 from ._ops import column_sums
 from .activations import ACTIVATIONS
 from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
@@ -51,9 +51,13 @@ def forward(spec: MLPSpec, params: Params, state: BatchNormState, x: Any, *, tra
 
 
 def predict(spec: MLPSpec, params: Params, state: BatchNormState, x: Any) -> np.ndarray:
-    """Eval-mode logits ``(batch, n[-1])``, keeping nothing for backward."""
+    """Eval-mode logits ``(batch, n[-1])``, keeping nothing for backward.
+
+    BatchNorm is folded into its layer's affine map (``fnmlp.inference``), so the logits equal
+    ``forward(..., train=False)``'s to rounding.
+    """
     x = _check_network_call(spec, params, state, x)
-    return _forward(spec, params, state, x, False, keep=False)[0]
+    return inference.logits(inference.fold(spec, params, state, x.dtype), x)
 
 
 def backward(spec: MLPSpec, params: Params, cache: ForwardCache, dlogits: Any) -> Params:

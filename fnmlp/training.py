@@ -15,17 +15,15 @@ from typing import Any, Callable, Optional
 import attrs
 import numpy as np
 
-from . import _checks
+from . import _checks, inference
 from .flat import FlatLayout
 from .initializers import as_rng
-from .losses import _softmax_cross_entropy, class_indices
-from .network import _forward, _loss_and_grads
+from .losses import class_indices
+from .network import _loss_and_grads
 from .optim import SGD, SGDState
 from .params import BatchNormState, Params, astype, check_params, check_state
 from .spec import MLPSpec
 from .tree import readonly
-
-EVAL_CHUNK_ROWS = 5000
 
 
 @attrs.frozen
@@ -156,14 +154,7 @@ def evaluate(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: Any, la
 
 def _evaluate(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: np.ndarray,
               labels: np.ndarray) -> tuple:
-    loss_sum, wrong = 0.0, 0
-    for begin in range(0, x.shape[0], EVAL_CHUNK_ROWS):
-        rows = slice(begin, begin + EVAL_CHUNK_ROWS)
-        logits = _forward(spec, params, bn_state, x[rows], False, keep=False)[0]
-        losses, _ = _softmax_cross_entropy(logits, labels[rows])
-        loss_sum += float(losses.sum())
-        wrong += int((logits.argmax(axis=1) != labels[rows]).sum())
-    return loss_sum / x.shape[0], wrong / x.shape[0]
+    return inference.loss_and_error(inference.fold(spec, params, bn_state, x.dtype), x, labels)
 
 
 def initial_state(params: Params, bn_state: BatchNormState, optimizer: SGD, num_train: int,
