@@ -9,7 +9,7 @@ machine absolute speeds drift between rounds, ratios of neighbouring runs much l
 medians of samples per second and of the ratios. Contenders:
 
 - ``fnmlp``: ``fnmlp.training.fit`` for one epoch (the loop the CLI uses), float32 and float64;
-  evaluation is ``fnmlp.predict``.
+  evaluation is ``fnmlp.predict`` (the eval fast path, ``fnmlp.inference``).
 - ``hw1``: ``fnmlp.hw1.MLP`` trained through ``fnmlp.hw1.get_training_stats`` (float64).
 - ``torch``: the same network as an ``nn.Sequential`` trained with ``optim.SGD(momentum=...)`` in eager
   mode, with ``torch.set_num_threads`` set to NumPy's BLAS threads; float32 and float64.
@@ -20,12 +20,33 @@ medians of samples per second and of the ratios. Contenders:
   and with their operands warm in cache. Its samples per second is the rate at which NumPy's BLAS
   could train if nothing else took time (a bound: in a real step the operands are colder).
 
+The header names NumPy's BLAS, the kernel it runs (threadpoolctl's ``architecture``, else NumPy's
+build configuration), its threads and every ``OPENBLAS_*`` variable set; this machine's
+``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` force older kernels, so benchmark with both unset
+(``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench.py ...``).
+
+Other modes (each replaces the throughput table; ``--repeats 0`` skips it too):
+
+- ``--time-to-accuracy``: trains ``FULL_RECIPE`` (784-1024-1024-10 ReLU, dropout 0.2/0.5/0.5, SGD with
+  Nesterov momentum 0.9, lr 0.05 with a per-step cosine decay to 0 over 70 epochs, batch 128, He
+  normal init with zero biases) in PyTorch, what ``fnmlp_recipe(FULL_RECIPE)`` gives in fnmlp (today
+  without dropout, Nesterov or the schedule; the table flags it), and ``MLPClassifier(solver="adam")``
+  at the same sizes, on the bundled MNIST split (float32). Test accuracy after every epoch, its time
+  counted; records when 98.0%, 98.5% and 98.7% (``--targets``) are first reached. ``--epochs``,
+  ``--max-seconds`` bound each run; ``--plot PATH`` draws test error against wall time.
+- ``--memory``: the peak resident memory (``ru_maxrss``) of one float32 training epoch of each
+  workload per contender (fnmlp, torch, sklearn), each in a fresh process, beside the resident
+  memory just before the epoch.
+
 Peers that are not installed (``pip install -e '.[bench]'``) are skipped with a note. ``--json PATH``
 writes everything, per-round figures included. ``--profile`` prints where one fnmlp float32 epoch
-spends its time (cProfile). Run from the repository root::
+spends its time (cProfile, or ``--profiler pyinstrument``). Run from the repository root::
 
     python3 scripts/bench.py                     # both workloads, 5 rounds after a warm-up
     python3 scripts/bench.py --workloads handout --bn 1 --repeats 5 --json bench.json
+    python3 scripts/bench.py --time-to-accuracy --plot tta.png --json tta.json
+    python3 scripts/bench.py --memory --peers torch sklearn
+    python3 scripts/bench.py --workloads handout --repeats 0 --profile
     python3 scripts/bench.py --tiny              # seconds; what the test suite runs
 """
 
@@ -489,9 +510,21 @@ FULL_RECIPE = Recipe()  # issue 9's PyTorch recipe, with an initialisation both 
 
 
 def fnmlp_recipe(full: Recipe) -> Recipe:
-    """The part of ``full`` fnmlp can run today. THE HOOK: once fnmlp has dropout, Nesterov momentum
-    and schedules (issue 9), return ``full`` here and build them in ``FnmlpRecipe.__init__``."""
+    """The part of ``full`` fnmlp can run today. THE HOOK (1 of 2): once fnmlp has dropout, Nesterov
+    momentum and schedules (issue 9), return ``full`` here and build them in ``fnmlp_training``."""
     return attrs.evolve(full, dropout=(0.0,) * len(full.dropout), nesterov=False, schedule="constant")
+
+
+def fnmlp_training(recipe: Recipe, steps_per_epoch: int) -> tuple:
+    """``(spec, optimizer)`` for ``recipe`` in fnmlp. THE HOOK (2 of 2): build the dropout rates into
+    the spec, and ``nesterov`` and the per-step cosine schedule (``steps_per_epoch * recipe.epochs``
+    steps from ``recipe.lr`` to 0) into the optimizer, when fnmlp has them."""
+    missing = [name for name, wanted in (("dropout", any(recipe.dropout)), ("Nesterov momentum", recipe.nesterov),
+                                         ("a schedule", recipe.schedule != "constant")) if wanted]
+    if missing:
+        raise Skip(f"this fnmlp cannot express {', '.join(missing)} (see fnmlp_recipe and fnmlp_training)")
+    spec = fnmlp.MLPSpec.from_hidden_sizes(FEATURES, recipe.hidden, NUM_CLASSES, activation=recipe.activation)
+    return spec, fnmlp.sgd(recipe.lr, recipe.momentum)
 
 
 def recipe_differences(ours: Recipe, full: Recipe) -> list:
@@ -510,23 +543,20 @@ class FnmlpRecipe:
     name = "fnmlp"
 
     def __init__(self, recipe: Recipe, seed: int):
-        unsupported = [f for f in ("dropout", "nesterov", "schedule") if getattr(recipe, f) != getattr(
-            fnmlp_recipe(recipe), f)]
-        if unsupported:
-            raise Skip(f"this fnmlp cannot yet run {', '.join(unsupported)} (see fnmlp_recipe)")
-        self.recipe = recipe
-        self.spec = fnmlp.MLPSpec.from_hidden_sizes(FEATURES, recipe.hidden, NUM_CLASSES, activation=recipe.activation)
+        self.spec, _ = fnmlp_training(recipe, 1)  # fails here, before any timing, if it cannot
         self.params, self.bn_state = fnmlp.init_params(self.spec, seed, weight_init=recipe.init, dtype=np.float32)
-        self.optimizer = fnmlp.sgd(recipe.lr, recipe.momentum)
-        self.seed = seed
+        self.recipe, self.seed = recipe, seed
         self.description = recipe.describe()
 
     def run(self, train: tuple, test: tuple, on_epoch: Callable) -> None:
+        _, optimizer = fnmlp_training(self.recipe, -(-train[0].shape[0] // self.recipe.batch_size))
+        spec, params, bn_state = self.spec, self.params, self.bn_state
+
         def observe(stats, _state):
             on_epoch(stats.epoch, stats.val_error)
 
         try:
-            fit(self.spec, self.params, self.bn_state, self.optimizer, train, test, epochs=self.recipe.epochs,
+            fit(spec, params, bn_state, optimizer, train, test, epochs=self.recipe.epochs,
                 batch_size=self.recipe.batch_size, rng=self.seed, on_epoch=observe)
         except StopTraining:
             pass
@@ -768,7 +798,8 @@ def measure_memory(workloads: list, rows: int, threads: int, seed: int, names: l
         results[w.name] = {}
         for name in names:
             job = {"workload": attrs.asdict(w), "rows": rows, "seed": seed, "threads": threads, "contender": name}
-            done = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-child", json.dumps(job)],
+            done = subprocess.run([sys.executable, os.path.abspath(__file__), "--threads", str(threads),
+                                   "--memory-child", json.dumps(job)],
                                   capture_output=True, text=True)
             if done.returncode != 0:
                 tail = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
