@@ -23,15 +23,17 @@ from .losses import _exp_shifted
 from .params import BatchNormState, Params
 from .spec import MLPSpec
 
-# Rows per block: enough that each BLAS call amortises packing ``W``, and for narrow networks more,
-# until the widest layer's block is BLOCK_BYTES (half of one core's 1 MiB L2 here), so a block's
-# activations stay in cache from one layer to the next. Measured on 10,000 float32 rows (a shared,
-# loaded 2-core machine, so +-15%): on 784-1024-1024-10, blocks of 1,024-4,096 rows took 15-25% less
-# time than one 10,000-row call and blocks of 64-256 rows 1.5-4x more; on the handout network
-# 512-4,096 rows were within noise of each other and of one call, and 64-128 rows 2-4x slower.
-BLOCK_BYTES = 512 * 1024
-MIN_CHUNK_ROWS = 2048
-MAX_CHUNK_ROWS = 8192
+# Rows per block: at least MIN_CHUNK_ROWS, so each BLAS call amortises packing ``W`` and starting its
+# threads, and for narrow networks more, until the widest layer's block fills BLOCK_BYTES (one core's
+# L2 here) and a block's activations stay in cache from one layer to the next. Measured on 10,000
+# float32 rows on a shared 2-core machine (load 4-12, so +-20% and worse): on 784-1024-1024-10,
+# blocks of 1,024-4,096 rows took 15-25% less time than one 10,000-row call and blocks of 64-256
+# rows 1.5-4x more; on the handout network 512-10,000 rows were within noise with one BLAS thread,
+# while with two threads on the loaded machine fewer, larger calls won (each call can stall waiting
+# for a descheduled thread). Blocks are split evenly, so the last is never a sliver.
+BLOCK_BYTES = 1 << 20
+MIN_CHUNK_ROWS = 4096
+MAX_CHUNK_ROWS = 16384
 
 
 @attrs.frozen(eq=False)
@@ -87,10 +89,12 @@ def chunks(net: EvalNetwork, x: np.ndarray, out: Optional[np.ndarray] = None,
     ``rows`` a slice of ``x``'s rows and ``logits`` ``(block, n[-1])`` their logits.
 
     Without ``out``, ``logits`` is a buffer that the next block overwrites; with ``out`` ``(n, n[-1])``,
-    it is ``out[rows]``. ``rows`` per block defaults to ``chunk_rows(net)``.
+    it is ``out[rows]``. Blocks have at most ``rows`` rows (default ``chunk_rows(net)``), as evenly
+    as that allows.
     """
     n = x.shape[0]
-    step = min(rows or chunk_rows(net), n)
+    blocks = -(-n // (rows or chunk_rows(net)))
+    step = -(-n // blocks)
     layers = list(zip(net.W, net.b, (a.apply for a in net.activations)))
     buffers = [np.empty((step, W.shape[1]), net.dtype) for W in net.W]
     if out is not None:

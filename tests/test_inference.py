@@ -110,11 +110,18 @@ def test_chunk_rows_aims_at_a_cache_sized_block_within_bounds():
         params, state = fnmlp.init_params(spec, 0, dtype=dtype)
         return inference.chunk_rows(inference.fold(spec, params, state, dtype))
 
-    assert rows_for((784, 64, 10), np.float32) == inference.BLOCK_BYTES // (64 * 4) == 2048
-    assert rows_for((784, 32, 10), np.float32) == 4096
-    assert rows_for((784, 32, 10), np.float64) == 2048
+    assert rows_for((784, 64, 10), np.float32) == inference.BLOCK_BYTES // (64 * 4) == 4096
+    assert rows_for((784, 32, 10), np.float32) == 8192
+    assert rows_for((784, 32, 10), np.float64) == 4096
     assert rows_for((784, 1024, 1024, 10), np.float32) == inference.MIN_CHUNK_ROWS
     assert rows_for((5, 2, 3), np.float32) == inference.MAX_CHUNK_ROWS
+
+
+def test_blocks_are_as_even_as_the_row_limit_allows():
+    spec, params, state, x, _ = problem("sigmoid, no BatchNorm", batch=23)
+    net = inference.fold(spec, params, state, np.float64)
+    sizes = {rows: [b.stop - b.start for b, _ in inference.chunks(net, x, rows=rows)] for rows in (1, 5, 10, 22, 23, 50)}
+    assert sizes == {1: [1] * 23, 5: [5, 5, 5, 5, 3], 10: [8, 8, 7], 22: [12, 11], 23: [23], 50: [23]}
 
 
 def test_fit_validates_with_the_folded_network():
