@@ -29,6 +29,7 @@ def add_parser(commands: Any) -> None:
                         help="evaluate on this data set instead of the run's own")
     parser.add_argument("--mistakes", type=int, default=DEFAULT_MISTAKES, metavar="N",
                         help=f"mistakes to show in {MISCLASSIFIED} (default: {DEFAULT_MISTAKES})")
+    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

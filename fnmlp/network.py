@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _checks, kernels
+from . import _checks, inference, kernels
 from .batchnorm import BatchNormCache
 from .kernels import ForwardCache
 from .params import BatchNormState, Params, check_params, check_state
@@ -42,9 +42,13 @@ def forward(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: Any, *, 
 
 
 def predict(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: Any) -> np.ndarray:
-    """Eval-mode outputs ``(batch, n[-1])``, keeping nothing for backward."""
+    """Eval-mode outputs ``(batch, n[-1])``, keeping nothing for backward.
+
+    BatchNorm is folded into its layer's affine map (``fnmlp.inference``), so the outputs equal
+    ``forward(..., train=False)``'s to rounding.
+    """
     x = _check_network_call(spec, params, bn_state, x)
-    return kernels.forward(spec, params, bn_state, x, False, keep=False)[0]
+    return inference.logits(inference.fold(spec, params, bn_state, x.dtype), x)
 
 
 def backward(spec: MLPSpec, params: Params, cache: ForwardCache, dlogits: Any) -> Params:

@@ -29,6 +29,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by fnmlp train")
     parser.add_argument("input", metavar="INPUT", help="IDX file, .npy file, PNG image or directory of PNGs")
     parser.add_argument("--out", metavar="FILE", default=None, help="write the CSV to FILE (default: stdout)")
+    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,16 +16,14 @@ from typing import Any, Callable, Optional
 import attrs
 import numpy as np
 
-from . import _checks
+from . import _checks, inference
 from .flat import FlatLayout
 from .initializers import as_rng
-from .kernels import eval_totals, loss_and_grads as _loss_and_grads
+from .kernels import loss_and_grads as _loss_and_grads
 from .optimizers import Optimizer
 from .params import BatchNormState, Params, astype, check_params, check_state
 from .spec import MLPSpec
 from .tree import readonly
-
-EVAL_CHUNK_ROWS = 5000
 
 
 @attrs.frozen
@@ -209,8 +207,7 @@ def evaluate(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: Any, ta
 
 def _evaluate(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: np.ndarray,
               targets: np.ndarray) -> tuple:
-    loss_sum, totals = eval_totals(spec, params, bn_state, x, targets, EVAL_CHUNK_ROWS)
-    return loss_sum / x.shape[0], spec.loss.metric(totals)
+    return inference.loss_and_metric(inference.fold(spec, params, bn_state, x.dtype), x, targets, spec.loss)
 
 
 def initial_state(params: Params, bn_state: BatchNormState, optimizer: Optimizer, num_train: int,

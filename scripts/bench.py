@@ -9,9 +9,9 @@ machine absolute speeds drift between rounds, ratios of neighbouring runs much l
 medians of samples per second and of the ratios. Contenders:
 
 - ``fnmlp``: ``fnmlp.training.fit`` for one epoch (the loop the CLI uses), float32 and float64;
-  evaluation is ``fnmlp.predict``. ``--optimizer adam`` (or ``adamw``) trains it with that optimizer
-  instead of the workload's SGD (the peers keep theirs): compare its samples per second, or its ratio
-  to ``gemm-limit``, with an ``--optimizer sgd`` run.
+  evaluation is ``fnmlp.predict`` (the eval fast path, ``fnmlp.inference``). ``--optimizer adam`` (or
+  ``adamw``) trains it with that optimizer instead of the workload's SGD (the peers keep theirs):
+  compare its samples per second, or its ratio to ``gemm-limit``, with an ``--optimizer sgd`` run.
 - ``hw1``: ``fnmlp.hw1.MLP`` trained through ``fnmlp.hw1.get_training_stats`` (float64).
 - ``torch``: the same network as an ``nn.Sequential`` trained with ``optim.SGD(momentum=...)`` in eager
   mode, with ``torch.set_num_threads`` set to NumPy's BLAS threads; float32 and float64.
@@ -22,12 +22,33 @@ medians of samples per second and of the ratios. Contenders:
   and with their operands warm in cache. Its samples per second is the rate at which NumPy's BLAS
   could train if nothing else took time (a bound: in a real step the operands are colder).
 
+The header names NumPy's BLAS, the kernel it runs (threadpoolctl's ``architecture``, else NumPy's
+build configuration), its threads and every ``OPENBLAS_*`` variable set; this machine's
+``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` force older kernels, so benchmark with both unset
+(``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench.py ...``).
+
+Other modes (each replaces the throughput table; ``--repeats 0`` skips it too):
+
+- ``--time-to-accuracy``: trains ``FULL_RECIPE`` (784-1024-1024-10 ReLU, dropout 0.2/0.5/0.5, SGD with
+  Nesterov momentum 0.9, lr 0.05 with a per-step cosine decay to 0 over 70 epochs, batch 128, He
+  normal init with zero biases) in PyTorch, what ``fnmlp_recipe(FULL_RECIPE)`` gives in fnmlp (today
+  without dropout, Nesterov or the schedule; the table flags it), and ``MLPClassifier(solver="adam")``
+  at the same sizes, on the bundled MNIST split (float32). Test accuracy after every epoch, its time
+  counted; records when 98.0%, 98.5% and 98.7% (``--targets``) are first reached. ``--epochs``,
+  ``--max-seconds`` bound each run; ``--plot PATH`` draws test error against wall time.
+- ``--memory``: the peak resident memory (``ru_maxrss``) of one float32 training epoch of each
+  workload per contender (fnmlp, torch, sklearn), each in a fresh process, beside the resident
+  memory just before the epoch.
+
 Peers that are not installed (``pip install -e '.[bench]'``) are skipped with a note. ``--json PATH``
 writes everything, per-round figures included. ``--profile`` prints where one fnmlp float32 epoch
-spends its time (cProfile). Run from the repository root::
+spends its time (cProfile, or ``--profiler pyinstrument``). Run from the repository root::
 
     python3 scripts/bench.py                     # both workloads, 5 rounds after a warm-up
     python3 scripts/bench.py --workloads handout --bn 1 --repeats 5 --json bench.json
+    python3 scripts/bench.py --time-to-accuracy --plot tta.png --json tta.json
+    python3 scripts/bench.py --memory --peers torch sklearn
+    python3 scripts/bench.py --workloads handout --repeats 0 --profile
     python3 scripts/bench.py --tiny              # seconds; what the test suite runs
 """
 
@@ -36,6 +57,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import importlib
+import importlib.metadata
 import io
 import json
 import os
@@ -54,6 +76,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import fnmlp  # noqa: E402
 import fnmlp.hw1 as hw1  # noqa: E402
 from fnmlp._atomic import atomic_write  # noqa: E402
+from fnmlp.config import TrainConfig, build  # noqa: E402
 from fnmlp.training import fit  # noqa: E402
 
 NUM_CLASSES = 10
@@ -100,14 +123,15 @@ class Data:
     y_eval: np.ndarray
 
 
-def make_data(rows: int, eval_rows: int, seed: int = 0) -> Data:
-    """Pixel-like features in [0, 1] and labels a fixed linear teacher gives them (so training learns)."""
+def make_data(rows: int, eval_rows: int, seed: int = 0, dtypes: tuple = tuple(DTYPES)) -> Data:
+    """Pixel-like features in [0, 1] and labels a fixed linear teacher gives them (so training learns),
+    in each of ``dtypes``."""
     rng = np.random.default_rng(seed)
     x = rng.random((rows + eval_rows, FEATURES), dtype=np.float32)
     teacher = rng.standard_normal((FEATURES, NUM_CLASSES)).astype(np.float32)
     y = (x @ teacher).argmax(axis=1)
-    xs = {name: x[:rows].astype(dtype) for name, dtype in DTYPES.items()}
-    xe = {name: x[rows:].astype(dtype) for name, dtype in DTYPES.items()}
+    xs = {name: x[:rows].astype(DTYPES[name], copy=False) for name in dtypes}
+    xe = {name: x[rows:].astype(DTYPES[name], copy=False) for name in dtypes}
     return Data(xs, y[:rows], xe, y[rows:])
 
 
@@ -310,8 +334,12 @@ PEERS = ("hw1", "torch", "sklearn", "gemm-limit")
 # ----------------------------------------------------------------------------------------------
 
 
-def blas_threads() -> tuple:
-    """``(threads, description)`` of NumPy's BLAS."""
+def blas_info() -> dict:
+    """NumPy's BLAS: library, version, the kernel in use and its threads, and the ``OPENBLAS_*``
+    variables set. The kernel comes from threadpoolctl's ``architecture`` (what OpenBLAS chose at run
+    time); without threadpoolctl, from NumPy's build configuration (the build's target, which
+    ``OPENBLAS_CORETYPE`` may override), and the threads from the environment."""
+    env = {k: v for k, v in sorted(os.environ.items()) if k.startswith("OPENBLAS_")}
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
@@ -320,19 +348,33 @@ def blas_threads() -> tuple:
         numpy_dir = os.path.dirname(os.path.dirname(np.__file__))
         for pool in threadpool_info():
             if pool.get("user_api") == "blas" and pool["filepath"].startswith(numpy_dir) and "numpy" in pool["filepath"]:
-                return pool["num_threads"], (f"{pool['internal_api']} {pool.get('version')} "
-                                             f"({pool.get('architecture')} kernels, {pool['num_threads']} threads)")
-    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"] if hasattr(np, "show_config") else {}
+                return {"library": pool["internal_api"], "version": pool.get("version"),
+                        "kernel": pool.get("architecture"), "kernel_source": "threadpoolctl",
+                        "threads": pool["num_threads"], "threads_source": "threadpoolctl", "env": env}
+    config = np.show_config(mode="dicts") if hasattr(np, "show_config") else {}
+    blas = config.get("Build Dependencies", {}).get("blas", {})
+    built = blas.get("openblas configuration", "")
+    kernel = next((word for word in built.split() if word[:1].isupper() and word.isalpha()
+                   and word not in {"OpenBLAS", "USE64BITINT", "DYNAMIC_ARCH", "NO_AFFINITY"}), None)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         if os.environ.get(var, "").isdigit():
-            threads = int(os.environ[var])
+            threads, source = int(os.environ[var]), var
             break
     else:
         threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return threads, f"{blas.get('name', '?')} {blas.get('version', '?')} ({threads} threads, assumed)"
+        source = "assumed: one per usable core"
+    return {"library": blas.get("name", "?"), "version": blas.get("version", "?"), "kernel": kernel,
+            "kernel_source": "NumPy's build configuration", "threads": threads, "threads_source": source,
+            "env": env}
 
 
-def machine(threads: int, blas: str) -> dict:
+def describe_blas(info: dict) -> str:
+    env = ", ".join(f"{k}={v}" for k, v in info["env"].items()) or "none"
+    return (f"{info['library']} {info['version']}, {info['kernel']} kernels ({info['kernel_source']}), "
+            f"{info['threads']} threads; OPENBLAS_* set: {env}")
+
+
+def machine(blas: dict) -> dict:
     cpu = platform.processor() or "unknown"
     try:
         with open("/proc/cpuinfo") as f:
@@ -340,11 +382,14 @@ def machine(threads: int, blas: str) -> dict:
     except (OSError, StopIteration):
         pass
     versions = {}
-    for module in ("torch", "sklearn", "threadpoolctl"):
-        mod = sys.modules.get(module)
-        versions[module] = getattr(mod, "__version__", None) if mod else None
+    for module, distribution in (("torch", "torch"), ("sklearn", "scikit-learn"), ("threadpoolctl", "threadpoolctl")):
+        try:
+            versions[module] = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            versions[module] = None
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-            "blas": blas, "threads": threads, "fnmlp": fnmlp.__version__, **versions}
+            "blas": describe_blas(blas), "blas_kernel": blas["kernel"], "threads": blas["threads"],
+            "blas_info": blas, "openblas_env": blas["env"], "fnmlp": fnmlp.__version__, **versions}
 
 
 def run_workload(w: Workload, data: Data, table: list, rounds: int, seed: int, log: Callable) -> dict:
@@ -410,17 +455,381 @@ def _summary(values: list) -> dict:
     return {"median": statistics.median(values), "rounds": values}
 
 
-def profile_epoch(w: Workload, data: Data, seed: int, lines: int = 25) -> str:
-    """cProfile of one fnmlp float32 epoch (after a warm-up one), sorted by own time."""
+def profile_epoch(w: Workload, data: Data, seed: int, lines: int = 30, profiler: str = "cprofile") -> str:
+    """A profile of one fnmlp float32 epoch (after a warm-up one): cProfile sorted by own time, or
+    pyinstrument's call tree."""
     contender = FnmlpFit(w, data, "float32", seed)
     contender.train_epoch()
-    profiler = cProfile.Profile()
-    profiler.enable()
+    if profiler == "pyinstrument":
+        try:
+            from pyinstrument import Profiler
+        except ImportError:
+            return "pyinstrument is not installed (pip install pyinstrument)"
+        sampler = Profiler(interval=0.0005)
+        sampler.start()
+        contender.train_epoch()
+        sampler.stop()
+        return sampler.output_text(unicode=False, color=False, show_all=False)
+    profile = cProfile.Profile()
+    profile.enable()
     contender.train_epoch()
-    profiler.disable()
+    profile.disable()
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(lines)
+    pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(lines)
     return out.getvalue()
+
+
+# ----------------------------------------------------------------------------------------------
+# Time to accuracy: the same recipe trained in fnmlp, PyTorch and scikit-learn on the bundled MNIST
+# split, test accuracy measured after every epoch (its time counted), until the last target.
+
+
+@attrs.frozen
+class Recipe:
+    """A training recipe, as every time-to-accuracy contender reads it.
+
+    ``dropout`` is ``(input, hidden...)``: the rate before each affine layer but the last.
+    ``schedule`` is ``"constant"`` or ``"cosine"``, the latter per step from ``lr`` to 0 over
+    ``epochs`` epochs. ``init`` names an fnmlp scheme (normal weights, zero biases) that the PyTorch
+    contender writes out.
+    """
+
+    hidden: tuple = (1024, 1024)
+    activation: str = "relu"
+    init: str = "he"
+    dropout: tuple = (0.2, 0.5, 0.5)
+    lr: float = 0.05
+    momentum: float = 0.9
+    nesterov: bool = True
+    schedule: str = "cosine"
+    batch_size: int = 128
+    epochs: int = 70
+
+    def describe(self) -> str:
+        sizes = "-".join(str(n) for n in (FEATURES, *self.hidden, NUM_CLASSES))
+        drop = "no dropout" if not any(self.dropout) else "dropout " + "/".join(f"{r:g}" for r in self.dropout)
+        momentum = f"{'Nesterov ' if self.nesterov else ''}momentum {self.momentum:g}"
+        lr = f"lr {self.lr:g}" + (f" cosine to 0 over {self.epochs} epochs" if self.schedule == "cosine" else " constant")
+        return f"{sizes} {self.activation}, {self.init} init, {drop}, SGD {momentum}, {lr}, batch {self.batch_size}"
+
+
+FULL_RECIPE = Recipe()  # issue 9's PyTorch recipe, with an initialisation both libraries express
+
+
+def fnmlp_recipe(full: Recipe) -> Recipe:
+    """The recipe fnmlp runs: all of ``full``."""
+    return full
+
+
+def fnmlp_training(recipe: Recipe, steps_per_epoch: int) -> tuple:
+    """``(spec, optimizer)`` for ``recipe`` in fnmlp, built as ``fnmlp train`` builds its options: the
+    dropout rates in the spec, Nesterov momentum and the per-step cosine schedule
+    (``steps_per_epoch * recipe.epochs`` steps from ``recipe.lr`` to 0) in the optimizer."""
+    config = TrainConfig(hidden=recipe.hidden, activation=(recipe.activation,), init=recipe.init,
+                         dropout=recipe.dropout, optimizer="sgd", lr=recipe.lr, momentum=recipe.momentum,
+                         nesterov=recipe.nesterov, schedule=recipe.schedule, epochs=recipe.epochs,
+                         batch_size=recipe.batch_size, dtype="float32")
+    built = build(config, num_features=FEATURES, num_classes=NUM_CLASSES,
+                  num_train=steps_per_epoch * recipe.batch_size)
+    return built.spec, built.optimizer
+
+
+def recipe_differences(ours: Recipe, full: Recipe) -> list:
+    return [f"{field.name}: {getattr(ours, field.name)} instead of {getattr(full, field.name)}"
+            for field in attrs.fields(Recipe) if getattr(ours, field.name) != getattr(full, field.name)]
+
+
+class StopTraining(Exception):
+    pass
+
+
+class FnmlpRecipe:
+    """``fnmlp.training.fit`` on the recipe, the test split as its validation data (so each epoch's
+    test error is measured inside the epoch, as the CLI measures validation)."""
+
+    name = "fnmlp"
+
+    def __init__(self, recipe: Recipe, seed: int):
+        self.spec, _ = fnmlp_training(recipe, 1)  # fails here, before any timing, if it cannot
+        self.params, self.bn_state = fnmlp.init_params(self.spec, seed, weight_init=recipe.init, dtype=np.float32)
+        self.recipe, self.seed = recipe, seed
+        self.description = recipe.describe()
+
+    def run(self, train: tuple, test: tuple, on_epoch: Callable) -> None:
+        _, optimizer = fnmlp_training(self.recipe, -(-train[0].shape[0] // self.recipe.batch_size))
+        spec, params, bn_state = self.spec, self.params, self.bn_state
+
+        def observe(stats, _state):
+            on_epoch(stats.epoch, stats.val_error)
+
+        try:
+            fit(spec, params, bn_state, optimizer, train, test, epochs=self.recipe.epochs,
+                batch_size=self.recipe.batch_size, rng=self.seed, on_epoch=observe)
+        except StopTraining:
+            pass
+
+
+class TorchRecipe:
+    """The recipe in PyTorch eager mode: ``nn.Dropout`` before each ``nn.Linear``, ``optim.SGD`` with
+    ``nesterov``, and the cosine decay as a ``LambdaLR`` stepped after every batch."""
+
+    name = "torch"
+
+    def __init__(self, recipe: Recipe, seed: int, threads: int):
+        torch = _optional("torch")
+        torch.set_num_threads(threads)
+        torch.manual_seed(seed)
+        self.torch, self.recipe = torch, recipe
+        sizes = (FEATURES, *recipe.hidden, NUM_CLASSES)
+        act = {"sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU, "tanh": torch.nn.Tanh}[recipe.activation]
+        scale = {"normal": lambda m: 1.0, "lecun": lambda m: 1 / np.sqrt(m), "he": lambda m: np.sqrt(2 / m),
+                 "xavier": None}[recipe.init]
+        layers = []
+        for i, (m, n) in enumerate(zip(sizes[:-1], sizes[1:])):
+            if recipe.dropout[i]:
+                layers.append(torch.nn.Dropout(recipe.dropout[i]))
+            linear = torch.nn.Linear(m, n)
+            with torch.no_grad():
+                linear.weight.normal_(0.0, float(scale(m)))
+                linear.bias.zero_()
+            layers.append(linear)
+            if i < len(recipe.hidden):
+                layers.append(act())
+        self.model = torch.nn.Sequential(*layers)
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
+                                   nesterov=recipe.nesterov)
+        self.seed = seed
+        self.description = recipe.describe()
+
+    def run(self, train: tuple, test: tuple, on_epoch: Callable) -> None:
+        torch, recipe = self.torch, self.recipe
+        x, y = (torch.from_numpy(np.array(a)) for a in train)  # writable copies of the read-only splits
+        x_test, y_test = (torch.from_numpy(np.array(a)) for a in test)
+        steps = recipe.epochs * -(-x.shape[0] // recipe.batch_size)
+        if recipe.schedule == "cosine":
+            schedule = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda t: 0.5 * (1 + np.cos(np.pi * min(t, steps) / steps)))
+        loss_fn = torch.nn.CrossEntropyLoss()
+        gen = torch.Generator().manual_seed(self.seed)
+        for epoch in range(1, recipe.epochs + 1):
+            self.model.train()
+            order = torch.randperm(x.shape[0], generator=gen)
+            for begin in range(0, x.shape[0], recipe.batch_size):
+                rows = order[begin:begin + recipe.batch_size]
+                self.opt.zero_grad(set_to_none=True)
+                loss_fn(self.model(x[rows]), y[rows]).backward()
+                self.opt.step()
+                if recipe.schedule == "cosine":
+                    schedule.step()
+            self.model.eval()
+            with torch.no_grad():
+                wrong = int((self.model(x_test).argmax(dim=1) != y_test).sum())
+            try:
+                on_epoch(epoch, wrong / x_test.shape[0])
+            except StopTraining:
+                return
+
+
+class SklearnRecipe:
+    """``MLPClassifier(solver="adam")`` at the recipe's sizes and batch (its other defaults), one
+    ``partial_fit`` per epoch."""
+
+    name = "sklearn"
+
+    def __init__(self, recipe: Recipe, seed: int):
+        neural_network = _optional("sklearn.neural_network")
+        act = {"sigmoid": "logistic", "relu": "relu", "tanh": "tanh"}[recipe.activation]
+        self.model = neural_network.MLPClassifier(hidden_layer_sizes=recipe.hidden, activation=act, solver="adam",
+                                                  batch_size=recipe.batch_size, random_state=seed)
+        self.recipe = recipe
+        self.description = (f"MLPClassifier(solver='adam', hidden_layer_sizes={recipe.hidden}, "
+                            f"activation='{act}', batch_size={recipe.batch_size}), its defaults otherwise "
+                            f"(lr 0.001, alpha 1e-4, Glorot uniform init, no dropout)")
+
+    def run(self, train: tuple, test: tuple, on_epoch: Callable) -> None:
+        classes = np.arange(NUM_CLASSES)
+        for epoch in range(1, self.recipe.epochs + 1):
+            self.model.partial_fit(train[0], train[1], classes=classes)
+            try:
+                on_epoch(epoch, float(np.mean(self.model.predict(test[0]) != test[1])))
+            except StopTraining:
+                return
+
+
+def recipe_contenders(threads: int) -> list:
+    """``(name, builder(seed))``: fnmlp on ``fnmlp_recipe(FULL_RECIPE)``, the others on ``FULL_RECIPE``."""
+    return [("fnmlp", lambda recipe, seed: FnmlpRecipe(fnmlp_recipe(recipe), seed)),
+            ("torch", lambda recipe, seed: TorchRecipe(recipe, seed, threads)),
+            ("sklearn", SklearnRecipe)]
+
+
+def time_to_accuracy(recipe: Recipe, train: tuple, test: tuple, targets: tuple, max_seconds: float,
+                     threads: int, seed: int, log: Callable, names: Optional[set] = None) -> dict:
+    """Train each contender until its test accuracy reaches the last of ``targets`` (percent), its
+    epochs run out or ``max_seconds`` pass; returns per contender the recipe it ran, the curve
+    ``[(seconds, epoch, test error)]`` and the seconds at which each target was first reached
+    (``None`` if never)."""
+    results = {}
+    for name, build in recipe_contenders(threads):
+        if names is not None and name not in names:
+            continue
+        try:
+            contender = build(recipe, seed)
+        except Skip as why:
+            results[name] = {"skipped": str(why)}
+            continue
+        curve, reached = [], {f"{t:g}": None for t in targets}
+        started = time.perf_counter()
+
+        def on_epoch(epoch: int, error: float) -> None:
+            seconds = time.perf_counter() - started
+            curve.append((seconds, epoch, error))
+            for target in targets:
+                if reached[f"{target:g}"] is None and 100 * (1 - error) >= target:
+                    reached[f"{target:g}"] = seconds
+            log(f"  time to accuracy: {name} epoch {epoch}, {seconds:.1f} s, test error {100 * error:.2f}%")
+            if reached[f"{targets[-1]:g}"] is not None or seconds >= max_seconds:
+                raise StopTraining
+
+        contender.run(train, test, on_epoch)
+        ran = contender.recipe
+        results[name] = {"recipe": attrs.asdict(ran), "description": contender.description,
+                         "differences": recipe_differences(ran, recipe), "curve": curve, "reached": reached,
+                         "epochs": len(curve), "seconds": curve[-1][0] if curve else 0.0,
+                         "best_error": min((e for _, _, e in curve), default=None)}
+    return {"recipe": attrs.asdict(recipe), "description": recipe.describe(), "targets": list(targets),
+            "max_seconds": max_seconds, "train_rows": int(train[0].shape[0]), "test_rows": int(test[0].shape[0]),
+            "contenders": results}
+
+
+def format_time_to_accuracy(tta: dict) -> str:
+    lines = [f"time to test accuracy, {tta['train_rows']:,} training rows, {tta['test_rows']:,} test rows "
+             f"(evaluated after every epoch, evaluation counted); recipe: {tta['description']}"]
+    header = (f"  {'contender':<10} " + " ".join(f"{f'{t:g}%':>9}" for t in tta["targets"])
+              + f" {'epochs':>7} {'seconds':>8} {'best error':>11}")
+    lines += [header, "  " + "-" * (len(header) - 2)]
+    for name, res in tta["contenders"].items():
+        if "skipped" in res:
+            lines.append(f"  {name:<10} skipped: {res['skipped']}")
+            continue
+        cells = " ".join(f"{'-' if s is None else f'{s:.1f} s':>9}" for s in res["reached"].values())
+        best = "" if res["best_error"] is None else f"{100 * res['best_error']:.2f}%"
+        lines.append(f"  {name:<10} {cells} {res['epochs']:>7} {res['seconds']:>8.1f} {best:>11}")
+    for name, res in tta["contenders"].items():
+        if res.get("differences"):
+            lines.append(f"  NOT THE SAME RECIPE: {name} runs {'; '.join(res['differences'])} "
+                         f"(until fnmlp_recipe returns the full recipe)" if name == "fnmlp" else
+                         f"  {name} differs from the recipe: {'; '.join(res['differences'])}")
+    if "description" in tta["contenders"].get("sklearn", {}):
+        lines.append(f"  sklearn runs {tta['contenders']['sklearn']['description']}")
+    return "\n".join(lines)
+
+
+def plot_time_to_accuracy(tta: dict, path: str) -> None:
+    """Test error against wall time for every contender that ran, the targets as dashed lines."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, res in tta["contenders"].items():
+        if res.get("curve"):
+            seconds, _, errors = zip(*res["curve"])
+            ax.plot(seconds, [100 * e for e in errors], marker=".", label=f"{name}: {res['description']}")
+    for target in tta["targets"]:
+        ax.axhline(100 - target, color="grey", linestyle="--", linewidth=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("wall time (s), evaluation included")
+    ax.set_ylabel("test error (%)")
+    ax.set_title("MNIST test error against wall time")
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format=os.path.splitext(path)[1][1:] or "png", dpi=120)
+    plt.close(fig)
+
+
+def mnist_split(tiny: bool) -> tuple:
+    """``(train, test)`` pairs of the bundled MNIST (float32); ``tiny``: 2,000 and 1,000 rows."""
+    data = fnmlp.load_mnist(dtype=np.float32)
+    train, test = (data.train.x, data.train.y), (data.test.x, data.test.y)
+    if tiny:
+        train, test = tuple(a[:2000] for a in train), tuple(a[:1000] for a in test)
+    return train, test
+
+
+# ----------------------------------------------------------------------------------------------
+# Peak memory: one training epoch per contender, each in a process of its own.
+
+MEMORY_CONTENDERS = {"fnmlp": FnmlpFit, "torch": TorchSequential, "sklearn": SklearnMLP}
+
+
+def _rss_now() -> int:
+    """Resident bytes now (Linux ``/proc/self/statm``; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _peak_rss() -> int:
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB on Linux
+
+
+def memory_child(job: dict) -> dict:
+    """In a fresh process: build one contender on float32 data, then train one epoch; the peak RSS."""
+    w = Workload(**{**job["workload"], "hidden": tuple(job["workload"]["hidden"])})
+    data = make_data(job["rows"], 1, job["seed"], dtypes=("float32",))
+    build = MEMORY_CONTENDERS[job["contender"]]
+    kwargs = {"threads": job["threads"]} if job["contender"] == "torch" else {}
+    try:
+        contender = build(w, data, "float32", job["seed"], **kwargs)
+    except Skip as why:
+        return {"skipped": str(why)}
+    before, peak_before = _rss_now(), _peak_rss()
+    contender.train_epoch()
+    peak = _peak_rss()
+    return {"peak_rss_mb": peak / 2**20, "rss_before_epoch_mb": before / 2**20,
+            "peak_before_epoch_mb": peak_before / 2**20, "epoch_growth_mb": (peak - before) / 2**20}
+
+
+def measure_memory(workloads: list, rows: int, threads: int, seed: int, names: list, log: Callable) -> dict:
+    """``memory_child`` for every workload and contender, each in its own ``python`` process."""
+    import subprocess
+
+    results = {}
+    for w in workloads:
+        results[w.name] = {}
+        for name in names:
+            job = {"workload": attrs.asdict(w), "rows": rows, "seed": seed, "threads": threads, "contender": name}
+            done = subprocess.run([sys.executable, os.path.abspath(__file__), "--threads", str(threads),
+                                   "--memory-child", json.dumps(job)],
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                tail = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+                results[w.name][name] = {"skipped": f"the child process failed: {tail[0]}"}
+            else:
+                results[w.name][name] = json.loads(done.stdout.strip().splitlines()[-1])
+            log(f"  memory: {w.name} {name}: {results[w.name][name]}")
+    return {"rows": rows, "dtype": "float32", "workloads": results}
+
+
+def format_memory(memory: dict) -> str:
+    lines = [f"peak resident memory of one float32 training epoch on {memory['rows']:,} rows, each contender "
+             f"in its own process (imports and data included; growth = peak - resident before the epoch)"]
+    header = f"  {'workload':<14} {'contender':<10} {'peak MiB':>9} {'before MiB':>11} {'growth MiB':>11}"
+    lines += [header, "  " + "-" * (len(header) - 2)]
+    for workload, table in memory["workloads"].items():
+        for name, res in table.items():
+            if "skipped" in res:
+                lines.append(f"  {workload:<14} {name:<10} skipped: {res['skipped']}")
+            else:
+                lines.append(f"  {workload:<14} {name:<10} {res['peak_rss_mb']:>9.0f} "
+                             f"{res['rss_before_epoch_mb']:>11.0f} {res['epoch_growth_mb']:>11.0f}")
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -428,12 +837,14 @@ def profile_epoch(w: Workload, data: Data, seed: int, lines: int = 25) -> str:
 
 def format_report(report: dict) -> str:
     m = report["machine"]
-    lines = [f"machine: {m['cpu']}, {m['cores']} cores; python {m['python']}, numpy {m['numpy']}, "
-             f"BLAS {m['blas']}; torch {m['torch']}, scikit-learn {m['sklearn']}",
-             f"settings: {report['settings']['rows']:,} training rows (one epoch), "
-             f"{report['settings']['eval_rows']:,} evaluation rows, {report['settings']['repeats']} rounds "
-             f"after a warm-up; medians of samples/s and of the ratios of back-to-back runs"]
-    for res in report["workloads"]:
+    lines = [f"machine: {m['cpu']}, {m['cores']} cores; python {m['python']}, numpy {m['numpy']}; "
+             f"torch {m['torch']}, scikit-learn {m['sklearn']}",
+             f"BLAS: {m['blas']}"]
+    if "workloads" in report:
+        lines += [f"settings: {report['settings']['rows']:,} training rows (one epoch), "
+                  f"{report['settings']['eval_rows']:,} evaluation rows, {report['settings']['repeats']} rounds "
+                  f"after a warm-up; medians of samples/s and of the ratios of back-to-back runs"]
+    for res in report.get("workloads", ()):
         lines += ["", f"{res['workload']['name']}: {res['description']}"]
         header = f"  {'contender':<20} {'train samples/s':>16} {'fnmlp / it':>11} {'eval samples/s':>15} {'fnmlp / it':>11}"
         lines += [header, "  " + "-" * (len(header) - 2)]
@@ -451,6 +862,10 @@ def format_report(report: dict) -> str:
                          f"{_ratio_text(ratio):>11} {eval_text:>15} {_ratio_text(eval_ratio):>11}")
         for key, why in res["skipped"].items():
             lines.append(f"  {key.replace('_', ' '):<20} skipped: {why}")
+    if "time_to_accuracy" in report:
+        lines += ["", format_time_to_accuracy(report["time_to_accuracy"])]
+    if "memory" in report:
+        lines += ["", format_memory(report["memory"])]
     return "\n".join(lines)
 
 
@@ -464,7 +879,8 @@ def parse_args(argv: Optional[list]) -> argparse.Namespace:
     parser.add_argument("--workloads", nargs="+", choices=sorted(WORKLOADS), default=list(WORKLOADS))
     parser.add_argument("--bn", type=int, default=None, metavar="K",
                         help="also run each workload with BatchNorm on its first K layers")
-    parser.add_argument("--repeats", type=int, default=5, help="timed rounds after the warm-up (default 5)")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="timed rounds after the warm-up (default 5; 0 skips the throughput table)")
     parser.add_argument("--rows", type=int, default=55000, help="training rows (default 55,000)")
     parser.add_argument("--eval-rows", type=int, default=10000, help="evaluation rows (default 10,000)")
     parser.add_argument("--peers", nargs="*", choices=PEERS, default=list(PEERS),
@@ -472,15 +888,31 @@ def parse_args(argv: Optional[list]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS and PyTorch threads (default: what NumPy's BLAS uses)")
     parser.add_argument("--tiny", action="store_true",
-                        help="a few seconds' run: 512 rows, 256-wide GEMM workload, 1 round")
+                        help="a few seconds' run: 512 rows, 256-wide GEMM workload, 1 round; with "
+                             "--time-to-accuracy, 2,000 MNIST rows, a 64-64 network and 2 epochs")
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd",
                         help="fnmlp's optimizer (default sgd, the workload's; adam and adamw at lr 1e-3)")
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of one fnmlp float32 epoch")
+    parser.add_argument("--profile", action="store_true", help="print a profile of one fnmlp float32 epoch")
+    parser.add_argument("--profiler", choices=("cprofile", "pyinstrument"), default="cprofile")
+    parser.add_argument("--time-to-accuracy", action="store_true",
+                        help="train the recipe on MNIST in fnmlp, PyTorch and scikit-learn; time to each target")
+    parser.add_argument("--targets", type=float, nargs="+", default=None, metavar="PERCENT",
+                        help="test accuracies to time (default 98.0 98.5 98.7)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="time to accuracy: the epoch limit (and the cosine schedule's length; default 70)")
+    parser.add_argument("--max-seconds", type=float, default=900.0,
+                        help="time to accuracy: stop a contender after the epoch that passes this (default 900)")
+    parser.add_argument("--tta-peers", nargs="*", choices=("torch", "sklearn"), default=["torch", "sklearn"],
+                        help="time to accuracy: contenders beside fnmlp (default both)")
+    parser.add_argument("--plot", metavar="PATH", help="time to accuracy: plot test error against wall time")
+    parser.add_argument("--memory", action="store_true",
+                        help="peak resident memory of one float32 training epoch per contender, a process each")
+    parser.add_argument("--memory-child", metavar="JOB", help=argparse.SUPPRESS)
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.tiny:
-        args.rows, args.eval_rows, args.repeats = min(args.rows, 512), min(args.eval_rows, 256), 1
+        args.rows, args.eval_rows, args.repeats = min(args.rows, 512), min(args.eval_rows, 256), min(args.repeats, 1)
     return args
 
 
@@ -492,7 +924,12 @@ def main(argv: Optional[list] = None) -> dict:
         except ImportError:
             sys.exit("--threads needs threadpoolctl (or set OPENBLAS_NUM_THREADS before starting python)")
         threadpool_limits(args.threads, user_api="blas")
-    threads, blas = blas_threads()
+    if args.memory_child:
+        result = memory_child(json.loads(args.memory_child))
+        print(json.dumps(result))
+        return result
+    blas = blas_info()
+    threads = blas["threads"]
     log = (lambda message: print(message, file=sys.stderr, flush=True))
     workloads = []
     for name in args.workloads:
@@ -502,18 +939,37 @@ def main(argv: Optional[list] = None) -> dict:
         workloads.append(w)
         if args.bn:
             workloads.append(attrs.evolve(w, name=f"{name}-bn{args.bn}", num_bn_layers=args.bn))
-    data = make_data(args.rows, args.eval_rows, args.seed)
-    table = contenders(threads, set(args.peers), args.optimizer)
-    results = [run_workload(w, data, table, args.repeats, args.seed, log) for w in workloads]
-    report = {"machine": machine(threads, blas),
-              "settings": {"rows": args.rows, "eval_rows": args.eval_rows, "repeats": args.repeats, "warmup": 1,
-                           "tiny": args.tiny, "peers": sorted(args.peers), "optimizer": args.optimizer, "command": sys.argv if argv is None else argv},
-              "workloads": results}
+    throughput = args.repeats > 0 and not (args.time_to_accuracy or args.memory)
+    report = {"settings": {"rows": args.rows, "eval_rows": args.eval_rows, "repeats": args.repeats, "warmup": 1,
+                           "tiny": args.tiny, "peers": sorted(args.peers), "optimizer": args.optimizer,
+                           "command": sys.argv if argv is None else argv}}
+    print(f"BLAS: {describe_blas(blas)}", flush=True)
+    if throughput or args.profile:
+        data = make_data(args.rows, args.eval_rows, args.seed)
+    if throughput:
+        table = contenders(threads, set(args.peers), args.optimizer)
+        report["workloads"] = [run_workload(w, data, table, args.repeats, args.seed, log) for w in workloads]
+    if args.time_to_accuracy:
+        recipe = FULL_RECIPE
+        if args.tiny:
+            recipe = attrs.evolve(recipe, hidden=(64, 64), epochs=2)
+        if args.epochs is not None:
+            recipe = attrs.evolve(recipe, epochs=args.epochs)
+        targets = tuple(args.targets or ((50.0, 80.0, 99.9) if args.tiny else (98.0, 98.5, 98.7)))
+        train, test = mnist_split(args.tiny)
+        report["time_to_accuracy"] = time_to_accuracy(recipe, train, test, targets, args.max_seconds, threads,
+                                                      args.seed, log, {"fnmlp", *args.tta_peers})
+    if args.memory:
+        names = ["fnmlp"] + [p for p in ("torch", "sklearn") if p in args.peers]
+        report["memory"] = measure_memory(workloads, args.rows, threads, args.seed, names, log)
+    report = {"machine": machine(blas), **report}
     print(format_report(report))
+    if args.plot and "time_to_accuracy" in report:
+        plot_time_to_accuracy(report["time_to_accuracy"], args.plot)
     if args.profile:
-        report["profiles"] = {w.name: profile_epoch(w, data, args.seed) for w in workloads}
+        report["profiles"] = {w.name: profile_epoch(w, data, args.seed, profiler=args.profiler) for w in workloads}
         for name, text in report["profiles"].items():
-            print(f"\nprofile of one fnmlp float32 epoch, {name}:\n{text}")
+            print(f"\nprofile ({args.profiler}) of one fnmlp float32 epoch, {name}:\n{text}")
     if args.json:
         write_json(args.json, report)
     return report
