@@ -94,8 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
            type=_integer, metavar="K")
     option(net, "--init", "weight initialiser: normal = N(0, 1) (the handout's), lecun = N(0, 1/fan_in), "
            "xavier = N(0, 2/(fan_in+fan_out)), he = N(0, 2/fan_in); biases start at 0", choices=sorted(SCALES))
-    option(net, "--dropout", "inverted dropout: one rate for the output of every hidden layer, or one rate per "
-           "layer input, the input layer's first (e.g. 0.2 0.5 0.5 for two hidden layers)",
+    option(net, "--dropout", "inverted dropout rates: one for the output of every hidden layer; two for the "
+           "input and then every hidden layer's output; or one per layer input, the input's first",
            type=_number, nargs="+", metavar="RATE")
     option(net, "--l2", "L2 penalty on the weights, added to the loss as scikit-learn's alpha is: "
            "alpha / (2 * batch) * sum of squared weights", type=_number, metavar="ALPHA")
@@ -344,8 +344,8 @@ def train_run(run: Run, splits: dict, progress: Progress) -> tuple:
 
     try:
         fit_from(run.built.spec, run.built.optimizer, run.start, splits["train"], splits["validation"],
-                 epochs=run.config.epochs, batch_size=run.config.batch_size, on_batch=progress.batch,
-                 on_epoch=on_epoch)
+                 epochs=run.config.epochs, batch_size=run.config.batch_size,
+                 early_stopping=run.built.early_stopping, on_batch=progress.batch, on_epoch=on_epoch)
     except KeyboardInterrupt:
         progress.clear()
         return latest, history, "interrupted", (f"interrupted in epoch {latest.epoch + 1}; kept the "

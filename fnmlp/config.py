@@ -142,8 +142,9 @@ class TrainConfig:
     - ``hidden``: hidden layer sizes; ``activation``: one name for every hidden layer, one per hidden
       layer (the output layer stays ``identity``) or one per layer; ``bn``: BatchNorm on the first
       ``bn`` layers; ``init``: weight scheme (``normal``, ``lecun``, ``xavier``, ``he``).
-    - ``dropout``: ``()`` for none, one rate for every hidden layer's output, or one rate per layer
-      input, the input layer's first; ``l2``: scikit-learn's ``alpha`` penalty on the weights.
+    - ``dropout``: ``()`` for none; one rate for every hidden layer's output; two for the input and
+      every hidden layer's output; or one per layer input, the input's first (see ``layer_dropout``).
+      ``l2``: scikit-learn's ``alpha`` penalty on the weights.
     - ``optimizer`` (``sgd``, ``adam``, ``adamw``) with ``lr``; ``momentum`` and ``nesterov`` for SGD;
       ``weight_decay``: SGD's coupled decay (``g + wd * p``) or AdamW's decoupled one, weights only.
     - ``schedule``: ``constant``; ``cosine`` (to 0 at the last step); ``step`` (x0.1 at half and at
@@ -218,21 +219,24 @@ def layer_activations(config: TrainConfig) -> tuple:
 
 
 def layer_dropout(config: TrainConfig) -> tuple:
-    """One dropout rate per layer input, the input layer's first: none, one rate for the input of every
-    layer after the first (every hidden layer's output), or one per layer as given."""
+    """One dropout rate per layer input, the input layer's first, from ``config.dropout``: none; one
+    rate, for every hidden layer's output; two, for the input and then every hidden layer's output;
+    or one per layer as given. Without hidden layers the one rate is the input's."""
     rates, layers = config.dropout, len(config.hidden) + 1
     if not rates:
         return (0.0,) * layers
-    if len(rates) == 1:
-        return (0.0,) + rates * (layers - 1)
     if len(rates) == layers:
         return rates
-    raise _bad("dropout", f"1 rate or {layers} (one per layer, the input's first)", len(rates))
+    if len(rates) == 1:
+        return (0.0,) + rates * (layers - 1)
+    if len(rates) == 2:
+        return rates[:1] + rates[1:] * (layers - 1)
+    raise _bad("dropout", f"1 or 2 rates, or {layers} (one per layer, the input's first)", len(rates))
 
 
 RECIPES = {
     "handout": TrainConfig(),
-    "best": TrainConfig(hidden=(1024, 1024), activation=("relu",), init="he", dropout=(0.2, 0.5, 0.5),
+    "best": TrainConfig(hidden=(1024, 1024), activation=("relu",), init="he", dropout=(0.2, 0.5),
                         optimizer="sgd", lr=0.05, momentum=0.9, nesterov=True, schedule="cosine",
                         epochs=70, batch_size=128, dtype="float32"),
 }

@@ -61,13 +61,16 @@ def read_history(meta: dict) -> tuple:
 def write_run_outputs(directory: Path, config: dict, spec: MLPSpec, dataset: Any, splits: dict,
                       latest: TrainState, history: list, status: str, message: str,
                       wall_seconds: float) -> dict:
-    """Evaluate ``latest`` on the test split and write params, plots and the summary (``metrics.csv``
-    is written with each checkpoint, so it already holds ``history``).
+    """Evaluate the run's parameters on the test split and write them, the plots and the summary
+    (``metrics.csv`` is written with each checkpoint, so it already holds ``history``). The parameters
+    are ``latest``'s or, with early stopping, its best epoch's (``best_epoch`` in the summary).
 
     Returns the summary written to ``summary.json``.
     """
-    test_loss, test_error = evaluate(spec, latest.params, latest.bn_state, splits["test"].x, splits["test"].y)
-    save_params(directory / "params.npz", spec, latest.params, latest.bn_state,
+    best = latest.early_stopping
+    kept = best if best is not None and best.best_epoch else latest  # early stopping keeps its best epoch
+    test_loss, test_error = evaluate(spec, kept.params, kept.bn_state, splits["test"].x, splits["test"].y)
+    save_params(directory / "params.npz", spec, kept.params, kept.bn_state,
                 {"dataset": dataset_meta(dataset, config["dataset"])})
     if history:
         from .plotting import plot_history  # matplotlib only where a plot is drawn
@@ -85,6 +88,7 @@ def write_run_outputs(directory: Path, config: dict, spec: MLPSpec, dataset: Any
         "dataset": {"name": dataset.name, "pixel_mean": dataset.pixel_mean, "pixel_std": dataset.pixel_std,
                     **{f"{name}_rows": int(split.x.shape[0]) for name, split in splits.items()}},
         "epochs_completed": latest.epoch,
+        "best_epoch": best.best_epoch if best is not None and best.best_epoch else None,
         "final": {"train_loss": _number(last and last.train_loss), "train_error": _number(last and last.train_error),
                   "val_loss": _number(last and last.val_loss), "val_error": _number(last and last.val_error),
                   "test_loss": test_loss, "test_error": test_error},

@@ -180,3 +180,39 @@ def test_ctrl_c_while_saving_an_epoch_leaves_outputs_of_the_last_saved_one(tmp_p
     assert summary["epochs_completed"] == 1
     assert [s.epoch for s in read_metrics(out / "metrics.csv")] == [1]
     assert fnmlp.load_train_state(out / "checkpoint.npz")[2].epoch == 1
+
+
+def test_early_stopping_keeps_the_best_epoch_and_records_it(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["train", *TINY, "--epochs", "40", "--lr", "0.5", "--early-stopping", "2", "--seed", "4",
+                     "--out", str(out)]) == 0
+    history = read_metrics(out / "metrics.csv")
+    summary = json.loads((out / "summary.json").read_text())
+    losses = [s.val_loss for s in history]
+    best = 1 + losses.index(min(losses))
+    assert len(history) == best + 2 < 40  # two epochs without a lower validation loss, then it stopped
+    assert summary["best_epoch"] == best and summary["epochs_completed"] == len(history)
+    _, _, state, _ = fnmlp.load_train_state(out / "checkpoint.npz")
+    spec, params, bn_state, _ = fnmlp.load_params(out / "params.npz")
+    assert state.early_stopping.best_epoch == best
+    for kept, saved in zip(fnmlp.tree_leaves(state.early_stopping.params), fnmlp.tree_leaves(params)):
+        np.testing.assert_array_equal(kept, saved)
+    data = fnmlp.load_mnist()
+    assert fnmlp.evaluate(spec, params, bn_state, data.validation.x[:400], data.validation.y[:400])[0] == \
+        pytest.approx(min(losses), rel=1e-12)
+
+
+def test_the_recipes_options_are_recorded_and_flags_override_them(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["train", "--recipe", "best", "--hidden", "32", "--epochs", "1", "--limit", "300",
+                     "--progress", "none", "--out", str(out)]) == 0
+    config = json.loads((out / "summary.json").read_text())["config"]
+    best = cli.RECIPES["best"]
+    assert config["recipe"] == "best" and config["hidden"] == [32] and config["epochs"] == 1
+    assert (config["optimizer"], config["nesterov"], config["schedule"], config["dropout"], config["dtype"]) == \
+        (best.optimizer, best.nesterov, best.schedule, list(best.dropout), best.dtype)
+    spec, optimizer, state, _ = fnmlp.load_train_state(out / "checkpoint.npz")
+    assert spec.layer_sizes == (784, 32, 10) and spec.dropout == cli.build(
+        cli.configure(best, {"hidden": [32]}), num_features=784, num_classes=10, num_train=300).spec.dropout
+    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    assert list(rows[0])[-1] == "lr" and 0 <= float(rows[0]["lr"]) < best.lr  # the cosine schedule has decayed
