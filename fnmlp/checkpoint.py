@@ -322,7 +322,7 @@ def _check_registered(spec: MLPSpec) -> None:
     for i, activation in enumerate(spec.activations):
         if ACTIVATIONS.get(activation.name) is not activation:
             _checks.fail(ValueError, f"spec.activations[{i}]", "an activation registered under its name, so that "
-                         f"loading finds it again (fnmlp.register_activation(activation) first)",
+                         "loading finds it again (fnmlp.register_activation(activation) first)",
                          f"{activation.name!r}, " + ("not registered" if activation.name not in ACTIVATIONS
                                                      else "another activation than the one registered by that name"))
     if LOSSES.get(spec.loss.name) is not spec.loss:

@@ -236,9 +236,9 @@ def layer_dropout(config: TrainConfig) -> tuple:
 
 RECIPES = {
     "handout": TrainConfig(),
-    "best": TrainConfig(hidden=(1024, 1024), activation=("relu",), init="he", dropout=(0.2, 0.5),
-                        optimizer="sgd", lr=0.05, momentum=0.9, nesterov=True, schedule="cosine",
-                        epochs=70, batch_size=128, dtype="float32"),
+    "best": TrainConfig(hidden=(1024, 1024), activation=("relu",), init="he", bn=2, dropout=(0.2, 0.5),
+                        optimizer="sgd", lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4,
+                        schedule="cosine", epochs=50, batch_size=128, dtype="float32"),
 }
 
 

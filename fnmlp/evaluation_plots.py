@@ -9,10 +9,9 @@ from typing import Any, Union
 
 import matplotlib
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ._atomic import atomic_write
+from .plotting import save_figure
 
 __all__ = ["CONFUSION_SIZE", "DPI", "GRID_COLUMNS", "TILE_SIZE", "mistakes_figure_size", "plot_confusion",
            "plot_mistakes"]
@@ -25,12 +24,6 @@ TILE_SIZE = (1.5, 1.7)
 TILE_IMAGE = 1.2  # inches of a tile's width its image takes
 HEADER_HEIGHT = 0.5
 ANNOTATE_UP_TO = 30
-
-
-def _save(figure: Figure, path: PathLike) -> None:
-    FigureCanvasAgg(figure)
-    with atomic_write(path) as file:
-        figure.savefig(file, format="png", dpi=DPI)
 
 
 def plot_confusion(confusion: Any, path: PathLike, *, title: str) -> None:
@@ -54,7 +47,7 @@ def plot_confusion(confusion: Any, path: PathLike, *, title: str) -> None:
                 axes.text(column, row, text, ha="center", va="center", fontsize=size,
                           color="white" if rate > 0.5 else "black")
     figure.colorbar(image, ax=axes, label="fraction of the true class", shrink=0.85)
-    _save(figure, path)
+    save_figure(figure, path, DPI)
 
 
 def mistakes_figure_size(count: int) -> tuple:
@@ -79,7 +72,7 @@ def plot_mistakes(images: Any, true: Any, predicted: Any, probability: Any, path
     figure.suptitle(title, y=1 - 0.1 / height, va="top")
     if count == 0:
         figure.text(0.5, 0.4, "no mistakes", ha="center", va="center", fontsize="large")
-        _save(figure, path)
+        save_figure(figure, path, DPI)
         return
     side = images.shape[1]
     columns, rows = min(count, GRID_COLUMNS), math.ceil(count / GRID_COLUMNS)
@@ -96,4 +89,4 @@ def plot_mistakes(images: Any, true: Any, predicted: Any, probability: Any, path
     colours = matplotlib.colormaps["gray_r"].with_extremes(bad="white")
     axes.imshow(mosaic, cmap=colours, vmin=0, vmax=255, interpolation="nearest", aspect="auto")
     axes.set_axis_off()
-    _save(figure, path)
+    save_figure(figure, path, DPI)

@@ -15,14 +15,14 @@ An array passes when ``|numerical - analytic| <= rtol * scale + atol`` at every 
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import attrs
 import numpy as np
 
 from . import _checks, kernels
-from .activations import Activation, get_activation
-from .losses import Loss, get_loss
+from .activations import get_activation
+from .losses import get_loss
 from .network import backward_with_input_grad, check_targets, forward, loss_and_grads
 from .params import BatchNormState, Params, astype, check_params, check_state
 from .spec import MLPSpec

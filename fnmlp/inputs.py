@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
 from typing import Any, Union
 
 import attrs

@@ -149,8 +149,3 @@ def _check_cache(spec: MLPSpec, cache: Any) -> None:
                      f"{spec.num_bn_layers} BatchNorm layers",
                      f"outputs of shapes {shapes} and {len(batchnorm)} BatchNorm caches")
 
-
-# Names the training loop and the handout adapter used before the kernels had a module of their own.
-_forward = kernels.forward
-_backward = kernels.backward
-_loss_and_grads = kernels.loss_and_grads

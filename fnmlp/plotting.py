@@ -21,10 +21,11 @@ CURVES = {
 }
 
 
-def _save(figure: Figure, path: PathLike) -> None:
+def save_figure(figure: Figure, path: PathLike, dpi: int = 100) -> None:
+    """``figure`` as a PNG at ``path``, written atomically."""
     FigureCanvasAgg(figure)
     with atomic_write(path) as file:
-        figure.savefig(file, format="png", dpi=100)
+        figure.savefig(file, format="png", dpi=dpi)
 
 
 def plot_curve(values: Sequence[float], path: PathLike, *, title: str, ylabel: str) -> None:
@@ -37,7 +38,7 @@ def plot_curve(values: Sequence[float], path: PathLike, *, title: str, ylabel: s
     if ylabel == "error rate":
         axes.yaxis.set_major_formatter(PercentFormatter(1.0))
     axes.grid(alpha=0.3)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_history(history: Sequence, directory: PathLike) -> list:
@@ -67,5 +68,5 @@ def plot_history(history: Sequence, directory: PathLike) -> list:
         axes.grid(alpha=0.3, which="both")
         axes.legend()
     path = os.path.join(directory, "curves.png")
-    _save(figure, path)
+    save_figure(figure, path)
     return paths + [path]

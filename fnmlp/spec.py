@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 
 from . import _checks
-from .activations import Activation, get_activation
+from .activations import get_activation
 from .losses import Loss, get_loss
 
 

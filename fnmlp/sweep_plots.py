@@ -10,7 +10,7 @@ from typing import Optional, Sequence, Union
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from .plotting import _save
+from .plotting import save_figure
 
 PathLike = Union[str, os.PathLike]
 
@@ -33,7 +33,7 @@ def plot_sweep_curves(rows: Sequence[dict], best: Optional[str], path: PathLike)
     axes.grid(alpha=0.3)
     if best is not None:
         axes.legend()
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_sweep_params(rows: Sequence[dict], swept: Sequence[str], best: Optional[str], path: PathLike) -> None:
@@ -63,7 +63,7 @@ def plot_sweep_params(rows: Sequence[dict], swept: Sequence[str], best: Optional
         axes.set(xlabel=key, ylabel="final validation error" if position == 1 else None)
         axes.yaxis.set_major_formatter(PercentFormatter(1.0))
         axes.grid(alpha=0.3)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def _number(value) -> Optional[float]:

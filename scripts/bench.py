@@ -76,7 +76,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import fnmlp  # noqa: E402
 import fnmlp.hw1 as hw1  # noqa: E402
 from fnmlp._atomic import atomic_write  # noqa: E402
-from fnmlp.config import TrainConfig, build  # noqa: E402
+from fnmlp.config import TrainConfig, build as build_config  # noqa: E402
 from fnmlp.training import fit  # noqa: E402
 
 NUM_CLASSES = 10
@@ -529,7 +529,7 @@ def fnmlp_training(recipe: Recipe, steps_per_epoch: int) -> tuple:
                          dropout=recipe.dropout, optimizer="sgd", lr=recipe.lr, momentum=recipe.momentum,
                          nesterov=recipe.nesterov, schedule=recipe.schedule, epochs=recipe.epochs,
                          batch_size=recipe.batch_size, dtype="float32")
-    built = build(config, num_features=FEATURES, num_classes=NUM_CLASSES,
+    built = build_config(config, num_features=FEATURES, num_classes=NUM_CLASSES,
                   num_train=steps_per_epoch * recipe.batch_size)
     return built.spec, built.optimizer
 

@@ -7,7 +7,7 @@ import pytest
 import fnmlp
 from fnmlp import optimizers as optim
 from fnmlp.flat import FlatLayout
-from fnmlp.network import _backward, _forward
+from fnmlp.kernels import backward as _backward, forward as _forward
 from helpers import random_problem
 
 

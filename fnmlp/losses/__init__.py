@@ -4,7 +4,6 @@ registry of names. The batch loss is the mean over examples of the per-example l
 from .base import LOSSES, Loss, get_loss, register_loss
 from .cross_entropy import (SOFTMAX_CROSS_ENTROPY, SoftmaxCrossEntropyCache, class_indices, error_from_totals,
                             log_softmax, one_hot, softmax_cross_entropy, softmax_cross_entropy_grad)
-from .cross_entropy import _loss_sum_and_grad, _per_example_grad, _softmax_cross_entropy  # noqa: F401 (in-package names)
 from .squared_error import (MEAN_SQUARED_ERROR, SquaredErrorCache, mean_squared_error, mean_squared_error_grad,
                             r2_from_totals, regression_targets)
 
