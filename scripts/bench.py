@@ -76,7 +76,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import fnmlp  # noqa: E402
 import fnmlp.hw1 as hw1  # noqa: E402
 from fnmlp._atomic import atomic_write  # noqa: E402
-from fnmlp.config import TrainConfig, build as build_config  # noqa: E402
+from fnmlp.config import TrainConfig, build as build_config, layer_dropout  # noqa: E402
 from fnmlp.training import fit  # noqa: E402
 
 NUM_CLASSES = 10
@@ -149,8 +149,10 @@ OPTIMIZERS = {"sgd": lambda w: fnmlp.sgd(w.lr, w.momentum), "adam": lambda w: fn
 
 
 class FnmlpFit:
-    def __init__(self, w: Workload, data: Data, dtype: str, seed: int, optimizer: str = "sgd"):
+    def __init__(self, w: Workload, data: Data, dtype: str, seed: int, optimizer: str = "sgd", dropout: tuple = ()):
         self.spec, self.w = w.spec, w
+        if dropout:  # the rates in --dropout's forms, as fnmlp train reads them
+            self.spec = attrs.evolve(w.spec, dropout=layer_dropout(TrainConfig(hidden=w.hidden, dropout=dropout)))
         self.params, self.state = fnmlp.init_params(self.spec, seed, weight_init="lecun", dtype=DTYPES[dtype])
         self.opt = OPTIMIZERS[optimizer](w)
         self.x, self.y, self.x_eval = data.x[dtype], data.y, data.x_eval[dtype]
@@ -319,8 +321,8 @@ def _optional(module: str) -> Any:
 
 
 # (name, dtype, builder); the first is fnmlp's own loop, compared with every peer of its dtype.
-def contenders(threads: int, peers: set, optimizer: str = "sgd") -> list:
-    table = [("fnmlp", d, lambda *a, **k: FnmlpFit(*a, **k, optimizer=optimizer)) for d in DTYPES]
+def contenders(threads: int, peers: set, optimizer: str = "sgd", dropout: tuple = ()) -> list:
+    table = [("fnmlp", d, lambda *a, **k: FnmlpFit(*a, **k, optimizer=optimizer, dropout=dropout)) for d in DTYPES]
     table += [("hw1", "float64", Hw1MLP)]
     table += [("torch", d, lambda *a, **k: TorchSequential(*a, **k, threads=threads)) for d in DTYPES]
     table += [("sklearn", d, SklearnMLP) for d in DTYPES]
@@ -892,6 +894,9 @@ def parse_args(argv: Optional[list]) -> argparse.Namespace:
                              "--time-to-accuracy, 2,000 MNIST rows, a 64-64 network and 2 epochs")
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="sgd",
                         help="fnmlp's optimizer (default sgd, the workload's; adam and adamw at lr 1e-3)")
+    parser.add_argument("--dropout", type=float, nargs="+", default=(), metavar="RATE",
+                        help="fnmlp trains with dropout, the rates as fnmlp train's --dropout takes them "
+                             "(the peers train without): compare with a run without it")
     parser.add_argument("--profile", action="store_true", help="print a profile of one fnmlp float32 epoch")
     parser.add_argument("--profiler", choices=("cprofile", "pyinstrument"), default="cprofile")
     parser.add_argument("--time-to-accuracy", action="store_true",
@@ -942,12 +947,13 @@ def main(argv: Optional[list] = None) -> dict:
     throughput = args.repeats > 0 and not (args.time_to_accuracy or args.memory)
     report = {"settings": {"rows": args.rows, "eval_rows": args.eval_rows, "repeats": args.repeats, "warmup": 1,
                            "tiny": args.tiny, "peers": sorted(args.peers), "optimizer": args.optimizer,
+                           "dropout": list(args.dropout),
                            "command": sys.argv if argv is None else argv}}
     print(f"BLAS: {describe_blas(blas)}", flush=True)
     if throughput or args.profile:
         data = make_data(args.rows, args.eval_rows, args.seed)
     if throughput:
-        table = contenders(threads, set(args.peers), args.optimizer)
+        table = contenders(threads, set(args.peers), args.optimizer, tuple(args.dropout))
         report["workloads"] = [run_workload(w, data, table, args.repeats, args.seed, log) for w in workloads]
     if args.time_to_accuracy:
         recipe = FULL_RECIPE

@@ -89,6 +89,15 @@ def test_fnmlp_can_train_with_adam(bench, capsys, monkeypatch):
     assert report["workloads"][0]["train"]["fnmlp_float32"]["median"] > 0
 
 
+def test_fnmlp_can_train_with_dropout(bench, capsys, monkeypatch):
+    specs = []
+    monkeypatch.setattr(bench.FnmlpFit, "evaluate", lambda self: specs.append(self.spec))
+    report = bench.main(["--tiny", "--workloads", "gemm", "--peers", "--dropout", "0.2", "0.5"])
+    assert report["settings"]["dropout"] == [0.2, 0.5]
+    assert specs and all(spec.dropout == (0.2, 0.5, 0.5) for spec in specs)
+    assert report["workloads"][0]["train"]["fnmlp_float32"]["median"] > 0
+
+
 def test_header_names_the_blas_kernel_threads_and_openblas_variables(bench, monkeypatch, capsys):
     monkeypatch.setenv("OPENBLAS_BENCH_TEST_VARIABLE", "7")
     info = bench.blas_info()
