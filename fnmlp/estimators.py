@@ -753,7 +753,9 @@ class MLPClassifier(_BaseMLP):
 class MLPRegressor(_BaseMLP):
     """A multi-layer perceptron regressor trained on mean squared error (``fnmlp.MEAN_SQUARED_ERROR``)
     by ``fnmlp.fit``. Its objective is scikit-learn's, half of that (``loss_curve_``, ``tol``), with
-    the step sizes and ``alpha`` rescaled so that training steps as scikit-learn's would.
+    the step sizes and ``alpha`` rescaled so that training steps as scikit-learn's would (for one
+    target: with ``k`` targets scikit-learn's gradient is ``k`` times that of the loss it reports,
+    while fnmlp descends the loss it reports).
 
     ``y`` is ``(n_samples,)`` or ``(n_samples, n_targets)``; the network has one linear output per target.
     """ + _PARAMETERS_DOC
