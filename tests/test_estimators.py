@@ -115,7 +115,8 @@ def test_settings_build_the_spec_and_the_optimizer_scikit_learn_means():
     assert spec.l2 == 0.6 and spec.dropout == (0.0, 0.25) and spec.loss is fnmlp.MEAN_SQUARED_ERROR
     assert spec.num_bn_layers == 1
     for dropout in (0.0, None, (0.0,)):
-        assert not MLPClassifier((4,), dropout=dropout)._network(est._settings() | {"dropout": 0.0}, 2, 2)[0].has_dropout
+        plain = MLPClassifier((4,), dropout=dropout)
+        assert plain._network(plain._settings(), 2, 2)[0].dropout == (0.0, 0.0)
     # partial_fit ignores early_stopping, as scikit-learn's does
     x, y = make_blobs(60, random_state=0)
     est = MLPClassifier((4,), early_stopping=True).partial_fit(x, y, classes=[0, 1, 2])
