@@ -10,10 +10,9 @@ Hyperparameters carry scikit-learn's names and defaults where scikit-learn's ``M
 them, plus fnmlp's own ``dropout``, ``num_bn_layers``, ``dtype`` and ``weight_init``. Parameters are
 checked by ``fit``, never by the constructor or ``set_params``.
 
-Where features plug in (the lead switches them on as they are merged), each behind one function:
-``_make_spec`` (dropout, the ``alpha`` L2 penalty, the loss), ``_make_optimizer`` (Adam, Nesterov
-momentum) and ``_fit_kwargs`` (early stopping; ``fit`` already holds out the validation split).
-Until then a setting that needs one of them makes ``fit`` raise ``ValueError`` saying so.
+Three functions turn scikit-learn's settings into fnmlp's: ``_make_spec`` (dropout, the ``alpha``
+L2 penalty, the loss), ``_make_optimizer`` (SGD with momentum or Nesterov momentum, Adam) and
+``_fit_kwargs`` (early stopping on the validation split ``fit`` holds out).
 
 fnmlp's own ``.npz`` (``fnmlp.save_params(path, est.spec_, est.params_, est.bn_state_)``) stays the
 pickle-free way to keep the parameters.
@@ -32,13 +31,13 @@ import numpy as np
 
 from . import _checks
 from .initializers import SCALES
-from .losses import log_softmax
+from .losses import MEAN_SQUARED_ERROR, log_softmax
 from .network import predict as _network_predict
-from .optimizers import sgd
+from .optimizers import adam, sgd
 from .params import init_params
 from .spec import MLPSpec
 from . import training
-from .training import TrainState
+from .training import EarlyStopping, TrainState
 from .tree import readonly, tree_map
 
 __all__ = ["MLPClassifier", "MLPRegressor", "NotFittedError", "DataConversionWarning", "ConvergenceWarning"]
@@ -84,46 +83,48 @@ def _warn(category: type, message: str, stacklevel: int) -> None:
     warnings.warn(message, _as_sklearn(category, "sklearn.exceptions", category.__name__), stacklevel=stacklevel + 2)
 
 
-# --- The hooks: where the features of other branches plug in ---------------------------------------
-
-def _not_yet(parameter: str, value: Any, needs: str) -> None:
-    raise ValueError(f"{parameter}={value!r} is not available yet in fnmlp: it needs {needs}")
-
+# --- How scikit-learn's settings become fnmlp's spec, optimizer and early stopping ------------------
 
 def _make_spec(n_features: int, hidden_layer_sizes: tuple, n_outputs: int, *, activation: str,
-               num_bn_layers: int, dropout: Any, alpha: float, loss: str) -> MLPSpec:
+               num_bn_layers: int, dropout: Any, alpha: float, loss: str, loss_scale: float = 1.0) -> MLPSpec:
     """The network: ``activation`` on every hidden layer, an identity output layer, the first
-    ``num_bn_layers`` layers with BatchNorm. ``loss`` is ``"softmax_cross_entropy"`` (classifier) or
-    ``"mse"`` (regressor). Switch-on point for ``MLPSpec(..., dropout=..., l2=alpha, loss=...)``."""
-    if dropout:
-        _not_yet("dropout", dropout, "dropout in MLPSpec")
-    if alpha > 0:
-        _not_yet("alpha", alpha, "the l2 penalty in MLPSpec (alpha=0 trains without it)")
-    if loss != "softmax_cross_entropy":
-        _not_yet("loss", loss, "losses as values in MLPSpec (mean squared error for MLPRegressor)")
+    ``num_bn_layers`` layers with BatchNorm, ``dropout`` (a rate, or one per hidden layer) on each
+    hidden layer's output (no dropout on the input), ``loss`` (``"softmax_cross_entropy"`` or
+    ``"mse"``) and scikit-learn's ``alpha`` penalty. The estimator's objective is ``loss_scale`` times
+    the spec's (the regressor's is scikit-learn's half MSE), so the spec's ``l2`` is
+    ``alpha / loss_scale``: the penalised objective is then exactly scikit-learn's, scaled."""
+    rates = dropout if isinstance(dropout, tuple) else (dropout,) * len(hidden_layer_sizes)
     return MLPSpec.from_hidden_sizes(n_features, hidden_layer_sizes, n_outputs, activation=activation,
-                                     num_bn_layers=num_bn_layers)
+                                     num_bn_layers=num_bn_layers, dropout=(0.0, *rates) if any(rates) else None,
+                                     loss=loss, l2=alpha / loss_scale)
 
 
 def _make_optimizer(solver: str, learning_rate_init: float, momentum: float, nesterovs_momentum: bool,
-                    beta_1: float, beta_2: float, epsilon: float) -> Any:
-    """The optimizer ``fit`` steps with. Switch-on point for ``adam(learning_rate_init, beta_1, beta_2,
-    epsilon)`` and ``sgd(..., nesterov=nesterovs_momentum)``."""
+                    beta_1: float, beta_2: float, epsilon: float, loss_scale: float = 1.0) -> Any:
+    """``sgd(learning_rate_init, momentum, nesterov=nesterovs_momentum)`` or ``adam(learning_rate_init,
+    beta_1, beta_2, epsilon)``, scikit-learn's two solvers (same update formulas). The gradient fnmlp
+    computes is ``1 / loss_scale`` times the gradient of the estimator's objective, so the step is
+    rescaled to be scikit-learn's exactly: SGD's rate times ``loss_scale``, Adam's ``epsilon`` over it
+    (Adam is otherwise invariant to the gradient's scale)."""
     if solver == "adam":
-        _not_yet("solver", solver, "the Adam optimizer (solver='sgd' trains today)")
-    if nesterovs_momentum and momentum > 0:
-        _not_yet("nesterovs_momentum", nesterovs_momentum,
-                 "Nesterov momentum in fnmlp.sgd (nesterovs_momentum=False or momentum=0 train today)")
-    return sgd(learning_rate_init, momentum)
+        return adam(learning_rate_init, beta_1, beta_2, epsilon / loss_scale)
+    return sgd(learning_rate_init * loss_scale, momentum, nesterov=nesterovs_momentum and momentum > 0)
 
 
 def _fit_kwargs(early_stopping: bool, n_iter_no_change: int, tol: float) -> dict:
-    """Extra keywords for ``fnmlp.fit`` (``fit`` itself passes the ``validation`` split). Switch-on point
-    for ``fit(..., early_stopping=...)``: stop once the validation score has not improved by ``tol``
-    for ``n_iter_no_change`` epochs, and keep the best parameters (scikit-learn's rule)."""
-    if early_stopping:
-        _not_yet("early_stopping", early_stopping, "early stopping in fnmlp.fit")
-    return {}
+    """Extra keywords for ``fnmlp.fit`` (``fit`` itself passes the ``validation`` split).
+
+    scikit-learn's ``early_stopping``: the validation score (accuracy, or R^2 for the regressor) is
+    checked after each epoch; an epoch that does not raise it by ``tol`` over the best so far counts,
+    training stops after ``n_iter_no_change + 1`` such epochs in a row, and the best epoch's
+    parameters are kept. fnmlp's ``EarlyStopping(patience=n_iter_no_change + 1, min_delta=tol,
+    monitor="val_error")`` is that rule (the error is ``1 - accuracy``; R^2 is watched with higher
+    better), with two differences at the margin: an epoch that equals the best plus ``tol`` exactly
+    counts as no improvement (scikit-learn: as one), and the parameters kept are those of the last
+    epoch that improved by more than ``tol`` (scikit-learn: by any amount)."""
+    if not early_stopping:
+        return {}
+    return {"early_stopping": EarlyStopping(patience=n_iter_no_change + 1, min_delta=tol, monitor="val_error")}
 
 
 def _validation_split(x: np.ndarray, targets: np.ndarray, fraction: float, rng: Any, stratify: bool) -> tuple:
@@ -279,6 +280,7 @@ class _BaseMLP:
 
     _estimator_type = None  # scikit-learn before 1.6 read this; 1.6 and later read __sklearn_tags__
     _loss = None
+    _loss_scale = 1.0  # the estimator's objective (loss_curve_, tol) is _loss_scale times the spec's loss
 
     # get_params, set_params, repr, pickling
 
@@ -408,11 +410,12 @@ class _BaseMLP:
         return s
 
     def _network(self, s: dict, n_features: int, n_outputs: int):
-        """``(spec, optimizer)`` through the hooks; raises if a setting needs a missing feature."""
+        """``(spec, optimizer)`` for the checked settings ``s``."""
         spec = _make_spec(n_features, s["hidden_layer_sizes"], n_outputs, activation=s["activation"],
-                          num_bn_layers=s["num_bn_layers"], dropout=s["dropout"], alpha=s["alpha"], loss=self._loss)
+                          num_bn_layers=s["num_bn_layers"], dropout=s["dropout"], alpha=s["alpha"], loss=self._loss,
+                          loss_scale=self._loss_scale)
         optimizer = _make_optimizer(s["solver"], s["learning_rate_init"], s["momentum"], s["nesterovs_momentum"],
-                                    s["beta_1"], s["beta_2"], s["epsilon"])
+                                    s["beta_1"], s["beta_2"], s["epsilon"], loss_scale=self._loss_scale)
         return spec, optimizer
 
     @staticmethod
@@ -447,18 +450,29 @@ class _BaseMLP:
         if s["early_stopping"]:  # the validation score decides when to stop, not the training loss
             train, fit_kwargs["validation"] = _validation_split(x, targets, s["validation_fraction"], rng,
                                                                 self._estimator_type == "classifier")
-        plateau = _Plateau(s["tol"], s["n_iter_no_change"], s["verbose"], stop=not s["early_stopping"])
+        plateau = _Plateau(s["tol"], s["n_iter_no_change"], s["verbose"], self._loss_scale,
+                           stop=not s["early_stopping"])
         try:
             result = training.fit(spec, params, bn_state, optimizer, train, epochs=s["max_iter"],
                                   batch_size=self._batch_size(s, train[0].shape[0]), rng=rng, on_epoch=plateau,
                                   **fit_kwargs)
-            final = result.final
         except _Stop:
             final = plateau.last
+            params, bn_state = final.params, final.bn_state
         else:
-            _warn(ConvergenceWarning, f"Stochastic Optimizer: Maximum iterations ({s['max_iter']}) reached and the "
-                                      f"optimization hasn't converged yet.", 2)
-        learned.update(spec_=spec, n_features_in_=x.shape[1], **self._after(final, plateau.losses, train[0].shape[0]))
+            final, params, bn_state = result.final, result.params, result.bn_state
+            if not result.stopped_early:
+                _warn(ConvergenceWarning, f"Stochastic Optimizer: Maximum iterations ({s['max_iter']}) reached and "
+                                          f"the optimization hasn't converged yet.", 2)
+            elif s["verbose"]:
+                print(f"Validation score did not improve more than tol={s['tol']} for {s['n_iter_no_change']} "
+                      f"consecutive epochs. Stopping.")
+        learned.update(spec_=spec, n_features_in_=x.shape[1],
+                       **self._after(final, plateau.losses, train[0].shape[0], params, bn_state))
+        scores = None
+        if s["early_stopping"]:
+            scores = [self._validation_score(stats.val_error) for stats in plateau.stats]
+        learned.update(validation_scores_=scores, best_validation_score_=None if scores is None else max(scores))
         return learned
 
     def _partial_fit_targets(self, X: Any, y: Any, classes: Any) -> dict:
@@ -475,17 +489,18 @@ class _BaseMLP:
         if first:
             rng = self._rng()
             params, bn_state = init_params(spec, rng, weight_init=s["weight_init"], dtype=x.dtype)
-            opt_state, epochs, losses = optimizer.init(params), 0, []
+            start = training.initial_state(params, bn_state, optimizer, x.shape[0], rng)
+            epochs, losses = 0, []
         else:
             if spec != self.spec_:
                 raise ValueError(f"partial_fit: the parameters now describe {spec}, but the fitted network is "
                                  f"{self.spec_}; call fit to start again")
-            params, bn_state, opt_state, rng = self.params_, self.bn_state_, self._opt_state, self._rng_state
+            start = TrainState(self.params_, self.bn_state_, self._opt_state, 0, np.arange(x.shape[0]),
+                               self._rng_state, self._dropout_rng)
             epochs, losses = self.n_iter_, list(self.loss_curve_)
-        start = TrainState(params, bn_state, opt_state, 0, np.arange(x.shape[0]), rng)
         result = training.fit_from(spec, optimizer, start, (x, targets), epochs=1,
                                    batch_size=self._batch_size(s, x.shape[0]))
-        losses.append(result.history[-1].train_loss)
+        losses.append(self._loss_scale * result.history[-1].train_loss)
         if s["verbose"]:
             print(f"Iteration {epochs + 1}, loss = {losses[-1]:.8f}")
         learned.update(spec_=spec, n_features_in_=x.shape[1], **self._after(result.final, losses, x.shape[0]))
@@ -494,9 +509,13 @@ class _BaseMLP:
         return learned
 
     @staticmethod
-    def _after(final: TrainState, losses: list, n: int) -> dict:
-        return {"params_": final.params, "bn_state_": final.bn_state, "_opt_state": final.opt_state,
-                "_rng_state": final.rng, "loss_curve_": list(losses), "loss_": losses[-1],
+    def _after(final: TrainState, losses: list, n: int, params: Any = None, bn_state: Any = None) -> dict:
+        """The learned attributes after training ended in ``final``; ``params`` and ``bn_state``, if
+        given, are the ones to keep (early stopping's best), else ``final``'s."""
+        return {"params_": final.params if params is None else params,
+                "bn_state_": final.bn_state if bn_state is None else bn_state, "_opt_state": final.opt_state,
+                "_rng_state": final.rng, "_dropout_rng": final.dropout_rng, "loss_curve_": list(losses),
+                "loss_": losses[-1],
                 "best_loss_": min(losses), "n_iter_": len(losses), "t_": n * len(losses)}
 
     def _outputs(self, X: Any) -> np.ndarray:
@@ -507,18 +526,20 @@ class _BaseMLP:
 
 
 class _Plateau:
-    """``fit``'s ``on_epoch``: scikit-learn's convergence rule on the training loss. An epoch whose loss
+    """``fit``'s ``on_epoch``: scikit-learn's convergence rule on the training loss (the spec's loss
+    times ``loss_scale``, with the L2 penalty: scikit-learn's ``loss_curve_``). An epoch whose loss
     is not below the best so far by ``tol`` counts; after ``n_iter_no_change + 1`` such epochs in a
     row, training stops (raising ``_Stop``; ``last`` holds the state after the last epoch). Without
     ``stop`` it only records the losses."""
 
-    def __init__(self, tol: float, n_iter_no_change: int, verbose: bool, stop: bool = True):
-        self.tol, self.patience, self.verbose, self.stop = tol, n_iter_no_change, verbose, stop
-        self.losses, self.best, self.count, self.last = [], np.inf, 0, None
+    def __init__(self, tol: float, n_iter_no_change: int, verbose: bool, loss_scale: float = 1.0, stop: bool = True):
+        self.tol, self.patience, self.verbose, self.scale, self.stop = tol, n_iter_no_change, verbose, loss_scale, stop
+        self.losses, self.stats, self.best, self.count, self.last = [], [], np.inf, 0, None
 
     def __call__(self, stats: Any, state: TrainState) -> None:
-        loss = stats.train_loss
+        loss = self.scale * stats.train_loss
         self.losses.append(loss)
+        self.stats.append(stats)
         self.last = state
         if self.verbose:
             print(f"Iteration {stats.epoch}, loss = {loss:.8f}")
@@ -546,9 +567,11 @@ _PARAMETERS_DOC = """
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
         The hidden layers' activation (``"sigmoid"`` is ``"logistic"``).
     solver : {"sgd", "adam"}, default="adam"
-        ``"sgd"``: mini-batch SGD with heavy-ball momentum. ``"adam"``: not available yet.
+        ``"sgd"``: mini-batch SGD with momentum (``fnmlp.sgd``); ``"adam"``: ``fnmlp.adam``. Both
+        with a constant ``learning_rate_init`` (scikit-learn's ``learning_rate="constant"``).
     alpha : float, default=0.0001
-        L2 penalty, scikit-learn's formula. Values above 0 are not available yet: pass ``alpha=0``.
+        L2 penalty on the weights, scikit-learn's formula: ``+ (0.5 * alpha / batch) * sum ||W||^2``
+        added to the objective (``MLPSpec(l2=...)``).
     batch_size : int or "auto", default="auto"
         Rows per batch; ``"auto"`` is ``min(200, n_samples)``; larger than ``n_samples`` is clipped.
     learning_rate_init : float, default=0.001
@@ -557,15 +580,19 @@ _PARAMETERS_DOC = """
         The most epochs ``fit`` trains (each ``partial_fit`` trains one).
     tol : float, default=0.0001
         ``fit`` stops once the training loss has not fallen by ``tol`` below its best for
-        ``n_iter_no_change`` consecutive epochs (and one more).
+        ``n_iter_no_change`` consecutive epochs (and one more); with ``early_stopping``, the validation
+        score instead.
     verbose : bool, default=False
         Print the training loss after each epoch.
     momentum : float, default=0.9
         SGD momentum, ``v = momentum * v - lr * g; p = p + v``.
     nesterovs_momentum : bool, default=True
-        Nesterov momentum for ``"sgd"``: not available yet; pass ``False`` (or ``momentum=0``).
+        Nesterov momentum for ``"sgd"`` (when ``momentum > 0``).
     early_stopping : bool, default=False
-        Stop on a validation split's score: not available yet.
+        Hold out ``validation_fraction`` of the rows (stratified for the classifier) and stop once their
+        score (accuracy, or R^2) has not risen by ``tol`` above its best for ``n_iter_no_change + 1``
+        epochs, keeping the best epoch's parameters: ``fnmlp.EarlyStopping(n_iter_no_change + 1, tol,
+        "val_error")`` (see ``_fit_kwargs`` for the two marginal differences from scikit-learn).
     validation_fraction : float, default=0.1
         The share of the training rows held out with ``early_stopping``.
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
@@ -579,7 +606,8 @@ _PARAMETERS_DOC = """
     fnmlp's own
     -----------
     dropout : float or tuple of float, default=0.0
-        Dropout rate of the hidden layers: not available yet above 0.
+        Inverted-dropout rate on each hidden layer's output in training (one rate, or one per hidden
+        layer); no dropout on the input, nothing at prediction.
     num_bn_layers : int, default=0
         BatchNorm between the affine map and the activation of the first ``num_bn_layers`` layers.
     dtype : None, "float32" or "float64", default=None
@@ -598,11 +626,15 @@ _PARAMETERS_DOC = """
     coefs_, intercepts_ : list of arrays
         Read-only views of ``params_.W`` and ``params_.b``.
     loss_curve_ : list of float
-        The mean training loss of each epoch, as its batches were trained.
+        The mean training loss of each epoch, as its batches were trained, with the L2 penalty:
+        scikit-learn's (for the regressor, half the mean squared error, as scikit-learn's).
     loss_, best_loss_ : float
         The last and the lowest of ``loss_curve_``.
     n_iter_ : int
         Epochs trained. ``t_``: training rows seen.
+    validation_scores_ : list of float or None
+        With ``early_stopping``, the validation score (accuracy, or R^2) after each epoch; ``best_validation_score_``
+        its highest. ``None`` without.
 """
 
 
@@ -618,6 +650,10 @@ class MLPClassifier(_BaseMLP):
     _estimator_type = "classifier"
     _loss = "softmax_cross_entropy"
     _multi_output = False
+
+    @staticmethod
+    def _validation_score(val_error: float) -> float:
+        return 1.0 - val_error  # accuracy
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
                  batch_size="auto", learning_rate_init=0.001, max_iter=200, tol=1e-4, verbose=False,
@@ -715,14 +751,23 @@ class MLPClassifier(_BaseMLP):
 
 
 class MLPRegressor(_BaseMLP):
-    """A multi-layer perceptron regressor trained on mean squared error by ``fnmlp.fit``.
+    """A multi-layer perceptron regressor trained on mean squared error (``fnmlp.MEAN_SQUARED_ERROR``)
+    by ``fnmlp.fit``. Its objective is scikit-learn's, half of that (``loss_curve_``, ``tol``), with
+    the step sizes and ``alpha`` rescaled so that training steps as scikit-learn's would (for one
+    target: with ``k`` targets scikit-learn's gradient is ``k`` times that of the loss it reports,
+    while fnmlp descends the loss it reports).
 
     ``y`` is ``(n_samples,)`` or ``(n_samples, n_targets)``; the network has one linear output per target.
     """ + _PARAMETERS_DOC
 
     _estimator_type = "regressor"
     _loss = "mse"
+    _loss_scale = 0.5  # scikit-learn's squared_loss is half of fnmlp's mean squared error
     _multi_output = True
+
+    @staticmethod
+    def _validation_score(val_error: float) -> float:
+        return val_error  # the MSE loss's metric is R^2
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
                  batch_size="auto", learning_rate_init=0.001, max_iter=200, tol=1e-4, verbose=False,
@@ -789,7 +834,10 @@ class MLPRegressor(_BaseMLP):
         predicted = self.predict(X)
         y = _as_numeric("y", _check_y_column(y)).astype(np.float64)
         _same_length(predicted, y)
-        return _r2(y.reshape(y.shape[0], -1), predicted.reshape(y.shape[0], -1), sample_weight)
+        y, predicted = y.reshape(y.shape[0], -1), predicted.reshape(y.shape[0], -1)
+        if sample_weight is None:  # the MSE loss's own metric
+            return MEAN_SQUARED_ERROR.metric(MEAN_SQUARED_ERROR.metric_totals(predicted, y))
+        return _weighted_r2(y, predicted, sample_weight)
 
 
 def _unique(name: str, labels: np.ndarray) -> np.ndarray:
@@ -812,8 +860,9 @@ def _weighted_mean(values: np.ndarray, sample_weight: Any) -> float:
     return float(np.average(values, weights=_weights(sample_weight, values.shape[0])))
 
 
-def _r2(y: np.ndarray, predicted: np.ndarray, sample_weight: Any) -> float:
-    """R^2 of each column of ``(n, k)`` arrays, averaged; a constant column predicted exactly scores 1."""
+def _weighted_r2(y: np.ndarray, predicted: np.ndarray, sample_weight: Any) -> float:
+    """``r2_score(y, predicted, sample_weight=...)`` of ``(n, k)`` arrays: the R^2 of each column,
+    averaged; a constant column predicted exactly scores 1. (Unweighted, it is the MSE loss's metric.)"""
     w = _weights(sample_weight, y.shape[0])[:, None]
     residual = (w * (y - predicted) ** 2).sum(axis=0)
     total = (w * (y - np.average(y, axis=0, weights=w[:, 0])) ** 2).sum(axis=0)

@@ -11,8 +11,8 @@ and the median. Both run with ``--threads`` BLAS threads.
 
 ``digits``: 5-fold ``cross_val_score`` of ``Pipeline(StandardScaler(), MLPClassifier(...))`` on
 scikit-learn's ``load_digits``, for both estimators with ``--digits-settings`` (default: scikit-learn's
-defaults with ``hidden_layer_sizes=(64,), max_iter=200``), and for fnmlp with ``--digits-fallback``
-when a default needs a feature fnmlp does not have yet.
+defaults with ``hidden_layer_sizes=(64,), max_iter=200``: Adam, ``alpha=1e-4``, the training-loss
+stopping rule), and for both again with ``--digits-fallback`` merged into them, if given.
 
 Run from the repository root (it needs scikit-learn)::
 
@@ -146,9 +146,8 @@ def parse_args(argv: Optional[list]) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="MNIST rounds")
     parser.add_argument("--digits-settings", default='{"hidden_layer_sizes": [64], "max_iter": 200, "random_state": 0}',
                         help="JSON constructor arguments for both estimators on digits")
-    parser.add_argument("--digits-fallback", default='{"solver": "sgd", "alpha": 0, "nesterovs_momentum": false, '
-                                                     '"learning_rate_init": 0.01}',
-                        help="JSON arguments replacing those fnmlp cannot train with yet")
+    parser.add_argument("--digits-fallback", default="{}",
+                        help="JSON arguments for a second digits comparison (e.g. '{\"solver\": \"sgd\"}')")
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS threads for both (default 1: on a busy shared machine, threads that wait for "
                              "each other measure the other processes more than the code)")

@@ -1,10 +1,7 @@
 """fnmlp.estimators: scikit-learn's own estimator checks, the same training as the functional API,
 labels of any type, partial_fit, pickling, pipelines under GridSearchCV, and the boundary checks.
 
-The regressor needs the mean squared error loss and the default settings need Adam and the L2
-penalty, none of which exist on this branch yet: those tests run as soon as the hooks in
-``fnmlp.estimators`` (``_make_spec``, ``_make_optimizer``, ``_fit_kwargs``) build them, and are
-skipped, with that reason, until then.
+scikit-learn's checks run on both estimators with their default settings (Adam, ``alpha=1e-4``).
 """
 
 import pickle
@@ -31,29 +28,9 @@ import fnmlp  # noqa: E402
 from fnmlp import estimators  # noqa: E402
 from fnmlp.estimators import MLPClassifier, MLPRegressor, NotFittedError  # noqa: E402
 
-SGD_TODAY = dict(solver="sgd", alpha=0.0, nesterovs_momentum=False)  # what trains on this branch
-
-
-def _trains(estimator):
-    """Whether ``estimator``'s settings build a network and an optimizer today (the hooks say)."""
-    try:
-        estimator._network(estimator._settings(), 2, 2)
-    except ValueError as exc:
-        if "not available yet" in str(exc):
-            return False
-        raise
-    return True
-
-
-MSE = _trains(MLPRegressor(**SGD_TODAY))
-DEFAULTS = _trains(MLPClassifier()) and _trains(MLPRegressor())
-needs_mse = pytest.mark.skipif(not MSE, reason="needs MLPSpec(loss=...) with mean squared error (losses branch), "
-                                               "switched on in fnmlp.estimators._make_spec")
+SGD = dict(solver="sgd", alpha=0.0, nesterovs_momentum=False)  # what the exact comparisons write out by hand
 
 pytestmark = pytest.mark.filterwarnings("ignore:Stochastic Optimizer. Maximum iterations")
-
-CHECKED = [MLPClassifier(**SGD_TODAY)] + ([MLPRegressor(**SGD_TODAY)] if MSE else [])
-CHECKED += [MLPClassifier(), MLPRegressor()] if DEFAULTS else []
 
 
 def _expected_failed_checks(estimator):
@@ -62,7 +39,8 @@ def _expected_failed_checks(estimator):
 
 with warnings.catch_warnings():  # collecting the checks warns that the estimators are not BaseEstimators
     warnings.filterwarnings("ignore", message=".*does not inherit from `sklearn.base.BaseEstimator`")
-    _with_checks = parametrize_with_checks(CHECKED, expected_failed_checks=_expected_failed_checks)
+    _with_checks = parametrize_with_checks([MLPClassifier(), MLPRegressor()],
+                                           expected_failed_checks=_expected_failed_checks)
 
 
 @_with_checks
@@ -78,37 +56,11 @@ def _causes(exc):
         exc = exc.__cause__ or exc.__context__
 
 
-@pytest.mark.skipif(MSE, reason="runs only while MLPRegressor cannot train")
-def test_regressor_passes_every_check_that_does_not_train_and_the_rest_wait_for_the_mse_loss():
-    """Until the MSE loss is switched on, the checks that train MLPRegressor fail, and must fail
-    only because of it (or of the L2 penalty: check_regressors_train sets alpha=0.01); every other
-    check passes. Once it is on, the full run is test_scikit_learn_estimator_checks."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        results = sklearn.utils.estimator_checks.check_estimator(MLPRegressor(**SGD_TODAY), on_fail=None)
-    passed = {r["check_name"] for r in results if r["status"] == "passed"}
-    waiting = {r["check_name"] for r in results if r["status"] == "failed"
-               and any("is not available yet" in str(e) for e in _causes(r["exception"]))}
-    others = [(r["check_name"], r["status"], r["exception"]) for r in results
-              if r["status"] != "passed" and r["check_name"] not in waiting]
-    assert all(status == "skipped" and ("pandas" in str(exc) or "SCIPY_ARRAY_API" in str(exc))
-               for _, status, exc in others), others
-    assert all(any("loss='mse' is not available yet" in str(e) or  # check_regressors_train sets alpha=0.01
-                   "alpha=0.01 is not available yet" in str(e) for e in _causes(r["exception"]))
-               for r in results if r["check_name"] in waiting)
-    assert {"check_get_params_invariance", "check_set_params", "check_estimators_unfitted", "check_valid_tag_types",
-            "check_parameters_default_constructible", "check_no_attributes_set_in_init",
-            "check_estimators_empty_data_messages", "check_complex_data"} <= passed
-    assert {"check_regressors_train", "check_estimators_pickle", "check_fit_idempotent"} <= waiting
-    pytest.skip(f"{len(passed)} of scikit-learn's checks of MLPRegressor pass; {len(waiting)} that train it "
-                f"wait for the MSE loss in _make_spec")
-
-
 def test_regressor_targets_and_predictions_around_the_network():
-    """What MLPRegressor does around the training it cannot do yet: target checks, and predict and
-    score on a network given by hand."""
+    """What MLPRegressor does around the training: target checks, and predict and score on a network
+    given by hand."""
     x = np.random.default_rng(0).standard_normal((20, 3))
-    est = MLPRegressor((4,), **SGD_TODAY)
+    est = MLPRegressor((4,), **SGD)
     targets, learned = est._encode_targets(np.arange(20), x.astype(np.float32))
     assert targets.shape == (20, 1) and targets.dtype == np.float32 and learned == {"n_outputs_": 1, "_y_1d": True}
     with pytest.warns(UserWarning, match="A column-vector y was passed"):
@@ -136,25 +88,6 @@ def test_regressor_targets_and_predictions_around_the_network():
         est.predict(x[:, :2])
 
 
-@pytest.mark.skipif(DEFAULTS, reason="runs only while the default settings cannot train")
-@pytest.mark.parametrize("settings, parameter", [
-    ({}, "alpha"),  # the defaults: Adam, alpha=1e-4, Nesterov momentum
-    (dict(alpha=0.0), "solver"),
-    (dict(alpha=0.0, solver="sgd"), "nesterovs_momentum"),
-    (dict(SGD_TODAY, early_stopping=True), "early_stopping"),
-    (dict(SGD_TODAY, dropout=0.2), "dropout"),
-    (dict(SGD_TODAY, dropout=(0.1, 0.0)), "dropout"),
-])
-def test_settings_that_need_a_missing_feature_raise_before_fitting(settings, parameter):
-    x, y = make_blobs(30, random_state=0)
-    hidden = (4, 3) if isinstance(settings.get("dropout"), tuple) else (4,)
-    est = MLPClassifier(hidden, **settings)
-    with pytest.raises(ValueError, match=rf"^{parameter}=.* is not available yet in fnmlp: it needs"):
-        est.fit(x, y)
-    assert not hasattr(est, "params_") and not hasattr(est, "n_features_in_")
-    assert est.get_params()["solver"] == settings.get("solver", "adam")
-
-
 def test_the_early_stopping_split_holds_out_a_share_of_each_class():
     x = np.arange(100.0)[:, None]
     classes = np.repeat([0, 1, 2], [50, 30, 20])
@@ -171,14 +104,108 @@ def test_the_early_stopping_split_holds_out_a_share_of_each_class():
         estimators._validation_split(x[:5], x[:5, 0], 0.1, np.random.default_rng(0), stratify=False)
 
 
-def test_settings_that_need_no_missing_feature_train():
-    x, y = make_blobs(60, random_state=0)
-    for settings in (dict(SGD_TODAY, momentum=0.0, nesterovs_momentum=True), dict(SGD_TODAY, dropout=None),
-                     dict(SGD_TODAY, dropout=(0.0,)), dict(SGD_TODAY, early_stopping=False)):
-        assert MLPClassifier((4,), max_iter=2, **settings).fit(x, y).n_iter_ == 2
+def test_settings_build_the_spec_and_the_optimizer_scikit_learn_means():
+    est = MLPClassifier((4, 3), alpha=0.3, dropout=(0.1, 0.2))
+    spec, optimizer = est._network(est._settings(), 5, 3)
+    assert spec.layer_sizes == (5, 4, 3, 3) and spec.activation_names == ("relu", "relu", "identity")
+    assert spec.l2 == 0.3 and spec.dropout == (0.0, 0.1, 0.2) and spec.loss is fnmlp.SOFTMAX_CROSS_ENTROPY
+    est = MLPRegressor((4,), alpha=0.3, dropout=0.25, num_bn_layers=1)
+    spec, _ = est._network(est._settings(), 5, 2)
+    # scikit-learn's regression objective is half the mean squared error: fnmlp's, halved, with 2 * alpha
+    assert spec.l2 == 0.6 and spec.dropout == (0.0, 0.25) and spec.loss is fnmlp.MEAN_SQUARED_ERROR
+    assert spec.num_bn_layers == 1
+    for dropout in (0.0, None, (0.0,)):
+        plain = MLPClassifier((4,), dropout=dropout)
+        assert plain._network(plain._settings(), 2, 2)[0].dropout == (0.0, 0.0)
     # partial_fit ignores early_stopping, as scikit-learn's does
-    est = MLPClassifier((4,), early_stopping=True, **SGD_TODAY).partial_fit(x, y, classes=[0, 1, 2])
+    x, y = make_blobs(60, random_state=0)
+    est = MLPClassifier((4,), early_stopping=True).partial_fit(x, y, classes=[0, 1, 2])
     assert est.n_iter_ == 1 and est.t_ == 60
+
+
+@pytest.mark.parametrize("cls, settings", [
+    (MLPRegressor, dict(solver="sgd", learning_rate_init=0.05, momentum=0.9, nesterovs_momentum=True)),
+    (MLPRegressor, dict(solver="adam", learning_rate_init=0.01, beta_1=0.8, beta_2=0.99)),
+    (MLPClassifier, dict(solver="adam", learning_rate_init=0.01)),
+    (MLPClassifier, dict(solver="sgd", learning_rate_init=0.1, momentum=0.5, nesterovs_momentum=False)),
+])
+def test_training_steps_as_scikit_learns_own_mlp(cls, settings):
+    """From the same initial weights, three full-batch epochs of scikit-learn's MLP and of fnmlp's take
+    the same steps and report the same loss_curve_: the loss, alpha, the solvers and their parameters
+    mean the same (the regressor's objective is scikit-learn's half MSE). Adam agrees to where epsilon
+    enters: scikit-learn adds it to the uncorrected sqrt(v), fnmlp (as PyTorch) to the corrected one.
+    One target: with k targets scikit-learn steps along k times the gradient of the loss it reports."""
+    from sklearn import neural_network
+    if cls is MLPRegressor:
+        x, y = make_regression(64, n_features=4, noise=1.0, random_state=0)
+        y = y / y.std()
+    else:
+        x, y = blobs(64)
+    x = StandardScaler().fit_transform(x)
+    common = dict(hidden_layer_sizes=(6,), activation="tanh", alpha=0.1, batch_size=64, random_state=0, **settings)
+    ours = cls(max_iter=3, tol=0.0, **common).fit(x, y)
+    start, _ = fnmlp.init_params(ours.spec_, np.random.default_rng(0), weight_init="xavier")
+
+    theirs = getattr(neural_network, cls.__name__)(shuffle=False, **common)
+    first = {"classes": np.unique(y)} if cls is MLPClassifier else {}
+    theirs.partial_fit(x, y, **first)  # builds its attributes; then start again from fnmlp's weights
+    theirs.coefs_, theirs.intercepts_ = [W.copy() for W in start.W], [b.copy() for b in start.b]
+    del theirs._optimizer
+    theirs.loss_curve_ = []
+    for _ in range(3):
+        theirs.partial_fit(x, y)
+    rtol, atol = (1e-9, 1e-12) if settings["solver"] == "sgd" else (1e-4, 1e-6)  # steps of 0.01: atol is 1e-4 of one
+    for mine, other in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(mine, other, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=rtol)
+    assert ours.score(x, y) == pytest.approx(theirs.score(x, y), rel=rtol)
+    assert not np.allclose(ours.coefs_[0], start.W[0], rtol=1e-3)  # it did train
+
+
+def test_early_stopping_keeps_the_best_epoch_of_fnmlps_early_stopping():
+    x, y = blobs(300, seed=2)
+    est = MLPClassifier((16,), learning_rate_init=0.01, max_iter=200, early_stopping=True, validation_fraction=0.2,
+                        n_iter_no_change=3, tol=0.0, random_state=0, alpha=0.01).fit(x, y)
+    rng = np.random.default_rng(0)
+    params, bn_state = fnmlp.init_params(est.spec_, rng, weight_init="xavier")
+    train, validation = estimators._validation_split(x, y, 0.2, rng, stratify=True)
+    result = fnmlp.fit(est.spec_, params, bn_state, fnmlp.adam(0.01), train, validation, epochs=200, batch_size=200,
+                       rng=rng, early_stopping=fnmlp.EarlyStopping(4, 0.0, "val_error"))
+    assert result.stopped_early and est.n_iter_ == len(result.history) < 200
+    assert fnmlp.tree_allclose(est.params_, result.params, rtol=0, atol=0)
+    assert est.validation_scores_ == [1 - s.val_error for s in result.history]
+    best = int(np.argmax(est.validation_scores_))  # scikit-learn's rule with tol=0, ties aside
+    assert est.best_validation_score_ == est.validation_scores_[best] and result.best_epoch == best + 1
+    assert len(est.validation_scores_) == best + 1 + 4  # n_iter_no_change + 1 epochs without improvement
+    assert est.score(*validation) == pytest.approx(est.best_validation_score_, abs=1e-12)
+    assert est.loss_curve_ == [s.train_loss for s in result.history]
+    assert MLPClassifier((4,), max_iter=2).fit(x, y).validation_scores_ is None
+
+    xr, yr = make_regression(200, n_features=3, noise=1.0, random_state=0)
+    reg = MLPRegressor((16,), learning_rate_init=0.01, early_stopping=True, n_iter_no_change=2, random_state=0)
+    reg.fit(StandardScaler().fit_transform(xr), yr / yr.std())
+    assert reg.n_iter_ == len(reg.validation_scores_) and reg.best_validation_score_ == max(reg.validation_scores_)
+    assert reg.best_validation_score_ > 0.5  # R^2 of the held-out rows
+
+
+def test_dropout_trains_with_its_own_rng_carried_across_partial_fit():
+    x, y = blobs()
+    est = MLPClassifier((16,), dropout=0.3, batch_size=40, random_state=1)
+    est.partial_fit(x[:120], y[:120], classes=[0, 1, 2]).partial_fit(x[120:], y[120:])
+    spec = est.spec_
+    rng = np.random.default_rng(1)
+    params, bn_state = fnmlp.init_params(spec, rng, weight_init="xavier")
+    optimizer = fnmlp.adam(0.001)
+    first = fnmlp.fit_from(spec, optimizer, fnmlp.initial_state(params, bn_state, optimizer, 120, rng),
+                           (x[:120], y[:120]), epochs=1, batch_size=40).final
+    second = fnmlp.fit_from(spec, optimizer, fnmlp.TrainState(first.params, first.bn_state, first.opt_state, 0,
+                                                              np.arange(120), first.rng, first.dropout_rng),
+                            (x[120:], y[120:]), epochs=1, batch_size=40).final
+    assert fnmlp.tree_allclose(est.params_, second.params, rtol=0, atol=0)
+    plain = MLPClassifier((16,), batch_size=40, random_state=1).partial_fit(x[:120], y[:120], classes=[0, 1, 2])
+    assert not fnmlp.tree_allclose(plain.params_, MLPClassifier((16,), dropout=0.3, batch_size=40, random_state=1)
+                                   .partial_fit(x[:120], y[:120], classes=[0, 1, 2]).params_)
+    assert np.array_equal(est.predict_proba(x), est.predict_proba(x))  # no dropout at prediction
 
 
 # --- parameters -------------------------------------------------------------------------------------
@@ -233,7 +260,7 @@ def test_repr_shows_the_parameters_that_differ_from_the_defaults():
     ("verbose", "yes", "verbose: expected True or False"),
 ])
 def test_bad_parameters_are_refused_by_fit_naming_the_parameter(name, value, message):
-    est = MLPClassifier((4,), **SGD_TODAY).set_params(**{name: value})  # set_params itself never checks
+    est = MLPClassifier((4,), **SGD).set_params(**{name: value})  # set_params itself never checks
     with pytest.raises((TypeError, ValueError), match=message):
         est.fit(np.zeros((4, 2)), [0, 1, 0, 1])
     assert not hasattr(est, "n_features_in_")
@@ -249,7 +276,7 @@ def blobs(n=240, seed=0):
 def test_fit_trains_exactly_what_the_functional_api_trains():
     x, y = blobs()
     est = MLPClassifier((16, 8), activation="tanh", batch_size=32, learning_rate_init=0.05, max_iter=6, tol=0.0,
-                        random_state=5, num_bn_layers=1, weight_init="lecun", **SGD_TODAY).fit(x, y)
+                        random_state=5, num_bn_layers=1, weight_init="lecun", **SGD).fit(x, y)
 
     spec = fnmlp.MLPSpec.from_hidden_sizes(5, (16, 8), 3, activation="tanh", num_bn_layers=1)
     rng = np.random.default_rng(5)
@@ -273,7 +300,7 @@ def test_fit_trains_exactly_what_the_functional_api_trains():
 def test_fit_stops_when_the_training_loss_stops_improving_as_scikit_learn_does():
     x, y = blobs()
     est = MLPClassifier((8,), learning_rate_init=0.1, max_iter=200, tol=1e-3, n_iter_no_change=3,
-                        random_state=0, **SGD_TODAY).fit(x, y)
+                        random_state=0, **SGD).fit(x, y)
     curve = est.loss_curve_
     assert est.n_iter_ == len(curve) < 200
     best, count = np.inf, 0  # scikit-learn's _update_no_improvement_count, written out
@@ -282,16 +309,16 @@ def test_fit_stops_when_the_training_loss_stops_improving_as_scikit_learn_does()
         best = min(best, loss)
         assert (count > 3) == (i == len(curve) - 1)
     with pytest.warns(UserWarning, match=r"Maximum iterations \(3\) reached"):
-        MLPClassifier((8,), max_iter=3, random_state=0, **SGD_TODAY).fit(x, y)
+        MLPClassifier((8,), max_iter=3, random_state=0, **SGD).fit(x, y)
 
 
 def test_float32_input_trains_in_float32_unless_dtype_says_otherwise():
     x, y = blobs()
-    est = MLPClassifier((8,), max_iter=2, random_state=0, **SGD_TODAY).fit(x.astype(np.float32), y)
+    est = MLPClassifier((8,), max_iter=2, random_state=0, **SGD).fit(x.astype(np.float32), y)
     assert est.params_.W[0].dtype == np.float32 and est.predict_proba(x).dtype == np.float32
-    est = MLPClassifier((8,), max_iter=2, random_state=0, dtype="float64", **SGD_TODAY).fit(x.astype(np.float32), y)
+    est = MLPClassifier((8,), max_iter=2, random_state=0, dtype="float64", **SGD).fit(x.astype(np.float32), y)
     assert est.params_.W[0].dtype == np.float64
-    est = MLPClassifier((8,), max_iter=2, random_state=0, dtype=np.float32, **SGD_TODAY).fit(x.astype(int), y)
+    est = MLPClassifier((8,), max_iter=2, random_state=0, dtype=np.float32, **SGD).fit(x.astype(int), y)
     assert est.params_.W[0].dtype == np.float32
 
 
@@ -299,11 +326,11 @@ def test_a_random_state_generator_is_copied_so_two_fits_agree():
     x, y = blobs()
     rng = np.random.default_rng(1)
     before = rng.bit_generator.state
-    est = MLPClassifier((8,), max_iter=3, random_state=rng, **SGD_TODAY)
+    est = MLPClassifier((8,), max_iter=3, random_state=rng, **SGD)
     first = est.fit(x, y).params_
     assert rng.bit_generator.state == before
     assert fnmlp.tree_allclose(first, est.fit(x, y).params_, rtol=0, atol=0)
-    other = MLPClassifier((8,), max_iter=3, random_state=2, **SGD_TODAY).fit(x, y).params_
+    other = MLPClassifier((8,), max_iter=3, random_state=2, **SGD).fit(x, y).params_
     assert not fnmlp.tree_allclose(first, other)
 
 
@@ -316,13 +343,13 @@ def test_any_label_type_scikit_learn_accepts(names):
     if len(names) == 2:
         x, y = x[y < 2], y[y < 2]
     labels = names[y]
-    est = MLPClassifier((8,), max_iter=30, random_state=0, learning_rate_init=0.05, **SGD_TODAY)
+    est = MLPClassifier((8,), max_iter=30, random_state=0, learning_rate_init=0.05, **SGD)
     if names.dtype == object:
         with pytest.raises(ValueError, match="Unknown label type: y mixes labels that cannot be sorted"):
             est.fit(x, labels)
         return
     est.fit(x, labels)
-    reference = MLPClassifier((8,), max_iter=30, random_state=0, learning_rate_init=0.05, **SGD_TODAY).fit(x, y)
+    reference = MLPClassifier((8,), max_iter=30, random_state=0, learning_rate_init=0.05, **SGD).fit(x, y)
     assert np.array_equal(est.classes_, np.sort(names))
     assert np.array_equal(est.predict(x), names[reference.predict(x)])
     assert est.predict(x).dtype == names.dtype
@@ -333,11 +360,11 @@ def test_any_label_type_scikit_learn_accepts(names):
 def test_continuous_and_single_class_targets_are_refused():
     x, y = blobs()
     with pytest.raises(ValueError, match="Unknown label type: continuous"):
-        MLPClassifier(**SGD_TODAY).fit(x, y + 0.5)
+        MLPClassifier(**SGD).fit(x, y + 0.5)
     with pytest.raises(ValueError, match=r"y: expected at least 2 classes, got 1 class: \['a'\]"):
-        MLPClassifier(**SGD_TODAY).fit(x, ["a"] * len(x))
+        MLPClassifier(**SGD).fit(x, ["a"] * len(x))
     with pytest.warns(UserWarning, match="A column-vector y was passed"):
-        MLPClassifier((4,), max_iter=1, **SGD_TODAY).fit(x, y[:, None])
+        MLPClassifier((4,), max_iter=1, **SGD).fit(x, y[:, None])
 
 
 # --- partial_fit ------------------------------------------------------------------------------------
@@ -345,7 +372,7 @@ def test_continuous_and_single_class_targets_are_refused():
 def test_partial_fit_continues_training_one_epoch_per_call():
     x, y = blobs()
     labels = np.array(["x", "y", "z"])[y]
-    est = MLPClassifier((8,), batch_size=40, learning_rate_init=0.05, random_state=4, **SGD_TODAY)
+    est = MLPClassifier((8,), batch_size=40, learning_rate_init=0.05, random_state=4, **SGD)
     with pytest.raises(ValueError, match=r"y: expected labels among the classes \['x', 'y'\], got \['z'\]"):
         est.partial_fit(x, labels, classes=["x", "y"])
     assert not hasattr(est, "params_")
@@ -381,7 +408,7 @@ def test_partial_fit_continues_training_one_epoch_per_call():
 
 def test_fitted_estimators_pickle_and_joblib_round_trip(tmp_path):
     x, y = blobs()
-    est = MLPClassifier((8,), max_iter=5, num_bn_layers=1, random_state=0, **SGD_TODAY).fit(x, ["a", "b", "c"] * 80)
+    est = MLPClassifier((8,), max_iter=5, num_bn_layers=1, random_state=0, **SGD).fit(x, ["a", "b", "c"] * 80)
     for copy in (pickle.loads(pickle.dumps(est)), joblib.load(joblib.dump(est, tmp_path / "est.joblib")[0])):
         assert np.array_equal(copy.predict_proba(x), est.predict_proba(x))
         assert np.array_equal(copy.classes_, est.classes_) and copy.spec_ == est.spec_
@@ -400,7 +427,7 @@ def test_fitted_estimators_pickle_and_joblib_round_trip(tmp_path):
 def test_classifier_in_a_pipeline_under_grid_search_with_two_jobs():
     x, y = make_blobs(200, n_features=4, centers=3, cluster_std=2.0, random_state=1)
     pipe = Pipeline([("scale", StandardScaler()), ("mlp", MLPClassifier((8,), max_iter=20, random_state=0,
-                                                                          **SGD_TODAY))])
+                                                                          **SGD))])
     search = GridSearchCV(pipe, {"mlp__learning_rate_init": [1e-4, 0.05], "mlp__hidden_layer_sizes": [(4,), (16,)]},
                           cv=3, n_jobs=2, error_score="raise").fit(x, y)
     assert search.best_params_["mlp__learning_rate_init"] == 0.05
@@ -409,11 +436,10 @@ def test_classifier_in_a_pipeline_under_grid_search_with_two_jobs():
     assert search.score(x, y) == search.best_estimator_.score(x, y)
 
 
-@needs_mse
 def test_regressor_in_a_pipeline_under_grid_search_with_two_jobs():
     x, y = make_regression(200, n_features=4, noise=5.0, random_state=1)
     pipe = Pipeline([("scale", StandardScaler()), ("mlp", MLPRegressor((16,), max_iter=50, random_state=0,
-                                                                         **SGD_TODAY))])
+                                                                         **SGD))])
     search = GridSearchCV(pipe, {"mlp__learning_rate_init": [1e-5, 0.01]}, cv=3, n_jobs=2,
                           error_score="raise").fit(x, y / y.std())
     assert search.best_params_["mlp__learning_rate_init"] == 0.01 and search.best_score_ > 0.8
@@ -457,7 +483,7 @@ def test_tags_and_the_module_need_no_scikit_learn():
     (np.full((4, 2), 1e300), ValueError, "Input X contains NaN or infinity"),  # overflows float32
 ])
 def test_bad_inputs_get_clear_errors(X, error, message):
-    est = MLPClassifier((4,), dtype="float32", **SGD_TODAY)
+    est = MLPClassifier((4,), dtype="float32", **SGD)
     with pytest.raises(error, match=message):
         est.fit(X, [0, 1, 0, 1])
     assert not hasattr(est, "n_features_in_")
@@ -466,19 +492,19 @@ def test_bad_inputs_get_clear_errors(X, error, message):
 def test_bad_targets_and_mismatched_lengths_get_clear_errors():
     x = np.zeros((4, 2))
     with pytest.raises(ValueError, match="requires y to be passed, but the target y is None"):
-        MLPClassifier(**SGD_TODAY).fit(x, None)
+        MLPClassifier(**SGD).fit(x, None)
     with pytest.raises(ValueError, match=r"y: expected 4 rows, as many as X, got 3"):
-        MLPClassifier(**SGD_TODAY).fit(x, [0, 1, 0])
+        MLPClassifier(**SGD).fit(x, [0, 1, 0])
     with pytest.raises(ValueError, match="Input y contains NaN or infinity"):
-        MLPClassifier(**SGD_TODAY).fit(x, [0.0, 1.0, np.nan, 1.0])
+        MLPClassifier(**SGD).fit(x, [0.0, 1.0, np.nan, 1.0])
     with pytest.raises(ValueError, match="multi-label y is not supported"):
-        MLPClassifier(**SGD_TODAY).fit(x, np.eye(4, 2))
+        MLPClassifier(**SGD).fit(x, np.eye(4, 2))
 
 
 def test_sparse_input_is_refused_with_its_name():
     scipy_sparse = pytest.importorskip("scipy.sparse")
     with pytest.raises(TypeError, match=r"X: expected a dense array, got a csr_matrix \(sparse input is not"):
-        MLPClassifier(**SGD_TODAY).fit(scipy_sparse.csr_matrix(np.eye(4)), [0, 1, 0, 1])
+        MLPClassifier(**SGD).fit(scipy_sparse.csr_matrix(np.eye(4)), [0, 1, 0, 1])
 
 
 # --- the regressor ----------------------------------------------------------------------------------
@@ -486,35 +512,49 @@ def test_sparse_input_is_refused_with_its_name():
 def test_r2_is_scikit_learns_formula():
     rng = np.random.default_rng(0)
     y, pred, w = rng.standard_normal((30, 3)), rng.standard_normal((30, 3)), rng.uniform(size=30)
-    assert estimators._r2(y, pred, None) == pytest.approx(r2_score(y, pred), rel=1e-12)
-    assert estimators._r2(y, pred, w) == pytest.approx(r2_score(y, pred, sample_weight=w), rel=1e-12)
+    metric = fnmlp.MEAN_SQUARED_ERROR.metric(fnmlp.MEAN_SQUARED_ERROR.metric_totals(pred, y))  # score's, unweighted
+    assert metric == pytest.approx(r2_score(y, pred), rel=1e-12)
+    assert estimators._weighted_r2(y, pred, w) == pytest.approx(r2_score(y, pred, sample_weight=w), rel=1e-12)
     # written out: 1 - residual sum of squares / total sum of squares, per column, averaged
     by_hand = np.mean([1 - ((y[:, j] - pred[:, j]) ** 2).sum() / ((y[:, j] - y[:, j].mean()) ** 2).sum()
                        for j in range(3)])
-    assert estimators._r2(y, pred, None) == pytest.approx(by_hand, rel=1e-12)
-    assert estimators._r2(np.ones((4, 1)), np.ones((4, 1)), None) == 1.0
+    assert estimators._weighted_r2(y, pred, None) == pytest.approx(by_hand, rel=1e-12)
+    assert metric == pytest.approx(by_hand, rel=1e-12)
+    assert estimators._weighted_r2(np.ones((4, 1)), np.ones((4, 1)), None) == 1.0
+    est = MLPRegressor((4,), max_iter=2, random_state=0).fit(y, pred)
+    assert est.score(y, pred) == pytest.approx(r2_score(pred, est.predict(y)), rel=1e-12)
+    assert est.score(y, pred, sample_weight=w) == pytest.approx(r2_score(pred, est.predict(y), sample_weight=w),
+                                                                rel=1e-12)
 
 
-@needs_mse
+def test_regressor_fits_a_smooth_function():
+    x = np.random.default_rng(0).uniform(-3, 3, (400, 1))
+    est = MLPRegressor((32,), activation="tanh", learning_rate_init=0.01, batch_size=50, max_iter=500, tol=1e-6,
+                       random_state=0).fit(x, np.sin(x[:, 0]))
+    grid = np.linspace(-3, 3, 101)[:, None]
+    assert est.n_iter_ < 500 and est.score(grid, np.sin(grid[:, 0])) > 0.99
+    assert est.score(grid, np.sin(grid[:, 0])) == pytest.approx(r2_score(np.sin(grid[:, 0]), est.predict(grid)),
+                                                                rel=1e-12)
+
+
 def test_regressor_learns_single_and_multiple_targets():
     x, y = make_regression(300, n_features=5, n_targets=2, noise=1.0, random_state=0)
     x, y = StandardScaler().fit_transform(x), y / y.std(axis=0)
-    est = MLPRegressor((32,), learning_rate_init=0.01, max_iter=100, random_state=0, **SGD_TODAY)
+    est = MLPRegressor((32,), learning_rate_init=0.01, max_iter=100, random_state=0, **SGD)
     assert est.fit(x, y).predict(x).shape == (300, 2) and est.n_outputs_ == 2
     assert est.score(x, y) == pytest.approx(r2_score(y, est.predict(x)), rel=1e-12) and est.score(x, y) > 0.95
     single = clone(est).fit(x, y[:, 0])
     assert single.predict(x).shape == (300,) and single.score(x, y[:, 0]) > 0.95
     outputs = fnmlp.predict(single.spec_, single.params_, single.bn_state_, x)
     assert np.array_equal(single.predict(x), outputs[:, 0])
-    assert single.spec_.activations[-1] == "identity"
+    assert single.spec_.activation_names[-1] == "identity" and single.spec_.loss is fnmlp.MEAN_SQUARED_ERROR
 
 
-@needs_mse
 def test_regressor_partial_fit_pickle_and_errors():
     x, y = make_regression(100, n_features=3, random_state=0)
-    est = MLPRegressor((8,), random_state=0, **SGD_TODAY).partial_fit(x, y / y.std())
+    est = MLPRegressor((8,), random_state=0, **SGD).partial_fit(x, y / y.std())
     assert est.n_iter_ == 1 and est.predict(x).shape == (100,)
     copy = pickle.loads(pickle.dumps(est))
     assert np.array_equal(copy.predict(x), est.predict(x))
     with pytest.raises(ValueError, match="Input y contains NaN or infinity"):
-        MLPRegressor(**SGD_TODAY).fit(x, np.full(100, np.inf))
+        MLPRegressor(**SGD).fit(x, np.full(100, np.inf))

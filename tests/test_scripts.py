@@ -55,7 +55,7 @@ def test_compare_sklearn_script_runs_both_tasks_and_writes_its_json(tmp_path, ca
     report = compare.main(["--tasks", "mnist", "digits", "--rows", "1000", "--test-rows", "300", "--hidden", "16",
                            "--epochs", "2", "--repeats", "2", "--lr", "0.05", "--batch-size", "50",
                            "--digits-settings", '{"hidden_layer_sizes": [8], "max_iter": 3, "random_state": 0}',
-                           "--json", str(path)])
+                           "--digits-fallback", '{"solver": "sgd"}', "--json", str(path)])
     import json
     assert json.loads(path.read_text()) == json.loads(json.dumps(report))
     mnist = report["mnist"]
@@ -66,6 +66,7 @@ def test_compare_sklearn_script_runs_both_tasks_and_writes_its_json(tmp_path, ca
         assert r["speedup"] == r["sklearn"]["fit_seconds"] / r["fnmlp"]["fit_seconds"]
     digits = report["digits"]
     assert len(digits["sklearn"]["fold_accuracies"]) == 5
-    assert "fnmlp" in digits and len(digits["fnmlp_fallback"]["fold_accuracies"]) == 5
+    assert len(digits["fnmlp"]["fold_accuracies"]) == 5  # scikit-learn's defaults train in fnmlp
+    assert digits["fallback_settings"]["solver"] == "sgd" and len(digits["fnmlp_fallback"]["fold_accuracies"]) == 5
     out = capsys.readouterr().out
     assert "| round | fnmlp fit (s) |" in out and "median speed-up" in out and "| fnmlp |" in out
