@@ -282,6 +282,35 @@ class _BaseMLP:
     _loss = None
     _loss_scale = 1.0  # the estimator's objective (loss_curve_, tol) is _loss_scale times the spec's loss
 
+    # The constructor only stores its arguments, scikit-learn's way; both estimators take the same ones.
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
+                 batch_size="auto", learning_rate_init=0.001, max_iter=200, tol=1e-4, verbose=False,
+                 momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, random_state=None,
+                 dropout=0.0, num_bn_layers=0, dtype=None, weight_init="xavier"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.dropout = dropout
+        self.num_bn_layers = num_bn_layers
+        self.dtype = dtype
+        self.weight_init = weight_init
+
     # get_params, set_params, repr, pickling
 
     @classmethod
@@ -655,34 +684,6 @@ class MLPClassifier(_BaseMLP):
     def _validation_score(val_error: float) -> float:
         return 1.0 - val_error  # accuracy
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
-                 batch_size="auto", learning_rate_init=0.001, max_iter=200, tol=1e-4, verbose=False,
-                 momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, random_state=None,
-                 dropout=0.0, num_bn_layers=0, dtype=None, weight_init="xavier"):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.random_state = random_state
-        self.dropout = dropout
-        self.num_bn_layers = num_bn_layers
-        self.dtype = dtype
-        self.weight_init = weight_init
-
     def fit(self, X, y) -> "MLPClassifier":
         """Train a fresh network on ``X`` ``(n_samples, n_features)`` and labels ``y`` ``(n_samples,)``
         for at most ``max_iter`` epochs; returns ``self``."""
@@ -768,34 +769,6 @@ class MLPRegressor(_BaseMLP):
     @staticmethod
     def _validation_score(val_error: float) -> float:
         return val_error  # the MSE loss's metric is R^2
-
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
-                 batch_size="auto", learning_rate_init=0.001, max_iter=200, tol=1e-4, verbose=False,
-                 momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, random_state=None,
-                 dropout=0.0, num_bn_layers=0, dtype=None, weight_init="xavier"):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.verbose = verbose
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.random_state = random_state
-        self.dropout = dropout
-        self.num_bn_layers = num_bn_layers
-        self.dtype = dtype
-        self.weight_init = weight_init
 
     def fit(self, X, y) -> "MLPRegressor":
         """Train a fresh network on ``X`` ``(n_samples, n_features)`` and targets ``y`` ``(n_samples,)``
