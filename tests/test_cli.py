@@ -216,3 +216,19 @@ def test_the_recipes_options_are_recorded_and_flags_override_them(tmp_path, caps
         cli.configure(best, {"hidden": [32]}), num_features=784, num_classes=10, num_train=300).spec.dropout
     rows = list(csv.DictReader(open(out / "metrics.csv")))
     assert list(rows[0])[-1] == "lr" and 0 <= float(rows[0]["lr"]) < best.lr  # the cosine schedule has decayed
+
+
+def test_resume_is_bit_for_bit_with_dropout_adam_and_a_warm_up(tmp_path, capsys):
+    # a schedule spans the --epochs a run starts with, so the split run could not share one with the whole;
+    # a constant rate after a warm-up shorter than the split is the same in both
+    common = [*TINY, "--dropout", "0.2", "0.5", "--optimizer", "adam", "--lr", "0.003", "--warmup-epochs", "1",
+              "--dtype", "float32", "--seed", "8"]
+    assert cli.main(["train", *common, "--epochs", "4", "--out", str(tmp_path / "whole")]) == 0
+    assert cli.main(["train", *common, "--epochs", "2", "--out", str(tmp_path / "split")]) == 0
+    assert cli.main(["train", "--resume", str(tmp_path / "split"), "--epochs", "4", "--progress", "none"]) == 0
+    whole, split = (read_metrics(tmp_path / run / "metrics.csv") for run in ("whole", "split"))
+    assert [(s.train_loss, s.val_loss, s.lr) for s in whole] == [(s.train_loss, s.val_loss, s.lr) for s in split]
+    a, b = (fnmlp.load_params(tmp_path / run / "params.npz") for run in ("whole", "split"))
+    for x, y in zip(fnmlp.tree_leaves(a[1]), fnmlp.tree_leaves(b[1])):
+        np.testing.assert_array_equal(x, y)
+    assert a[0].dropout == (0.2, 0.5)  # TINY has one hidden layer: the input's rate, then the hidden one's
