@@ -75,6 +75,13 @@ def path(name: str, value: Any, expected: str = "a file path") -> str:
     return os.fspath(value)
 
 
+def function(name: str, value: Any) -> Any:
+    """``value``, if it is callable."""
+    if not callable(value):
+        fail(TypeError, name, "a callable", describe(value))
+    return value
+
+
 def optional_callable(name: str, value: Any) -> Any:
     if value is not None and not callable(value):
         fail(TypeError, name, "a callable or None", describe(value))

@@ -19,11 +19,7 @@ def _name(value: Any) -> str:
 
 
 def _function(name: str) -> Callable:
-    def check(value: Any) -> Any:
-        if not callable(value):
-            _checks.fail(TypeError, name, "a callable", _checks.describe(value))
-        return value
-    return check
+    return lambda value: _checks.function(name, value)
 
 
 def _optional_function(name: str) -> Callable:

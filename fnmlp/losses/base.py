@@ -15,11 +15,7 @@ from .. import _checks
 
 
 def _callable(name: str) -> Callable:
-    def check(value: Any) -> Any:
-        if not callable(value):
-            _checks.fail(TypeError, name, "a callable", _checks.describe(value))
-        return value
-    return check
+    return lambda value: _checks.function(name, value)
 
 
 @attrs.frozen
