@@ -17,10 +17,13 @@ medians of samples per second and of the ratios. Contenders:
   mode, with ``torch.set_num_threads`` set to NumPy's BLAS threads; float32 and float64.
 - ``sklearn``: ``MLPClassifier(solver="sgd", nesterovs_momentum=False, alpha=0)``, one epoch per
   ``partial_fit``; float32 and float64 (no BatchNorm, so skipped on ``--bn`` workloads).
+- ``numpy-loop``: the workload written out as a plain NumPy loop (every buffer preallocated, no
+  checks, no records; no BatchNorm): what NumPy can do at these shapes without a library around it.
 - ``gemm-limit``: the epoch's matrix products alone (forward, weight gradients, and input gradients
   of every layer but the first), at the same shapes and memory layouts, into preallocated outputs
   and with their operands warm in cache. Its samples per second is the rate at which NumPy's BLAS
-  could train if nothing else took time (a bound: in a real step the operands are colder).
+  could train if nothing else took time (a bound: in a real step the operands are colder). Its
+  evaluation is the forward products alone, one call per layer on all the rows.
 
 The header names NumPy's BLAS, the kernel it runs (threadpoolctl's ``architecture``, else NumPy's
 build configuration), its threads and every ``OPENBLAS_*`` variable set; this machine's
@@ -277,6 +280,87 @@ class SklearnMLP:
         self.model.predict_proba(self.x_eval)
 
 
+class NumpyLoop:
+    """The workload as a hand-written NumPy loop: every buffer preallocated, the rows gathered with one
+    ``np.take`` per batch, no checks, no records, SGD with momentum per array. What NumPy itself can
+    do at these shapes, apart from the library around it; no BatchNorm."""
+
+    def __init__(self, w: Workload, data: Data, dtype: str, seed: int):
+        if w.num_bn_layers:
+            raise Skip("the hand-written loop has no BatchNorm")
+        if w.activation not in ("sigmoid", "relu"):
+            raise Skip(f"the hand-written loop has no {w.activation}")
+        params, _ = fnmlp.init_params(w.spec, seed, weight_init="lecun", dtype=DTYPES[dtype])
+        self.W, self.b = [W.copy() for W in params.W], [b.copy() for b in params.b]
+        self.vW, self.vb = [np.zeros_like(W) for W in self.W], [np.zeros_like(b) for b in self.b]
+        self.gW, self.gb = [np.empty_like(W) for W in self.W], [np.empty_like(b) for b in self.b]
+        batch, sizes, dt = w.batch_size, w.spec.layer_sizes, DTYPES[dtype]
+        self.z = [np.empty((batch, n), dt) for n in sizes[1:]]
+        self.delta = [np.empty((batch, n), dt) for n in sizes[1:-1]]
+        self.xb, self.ones = np.empty((batch, sizes[0]), dt), np.ones(batch, dt)
+        self.x, self.y, self.x_eval = data.x[dtype], data.y, data.x_eval[dtype]
+        self.order, self.rng, self.w = np.arange(self.x.shape[0]), np.random.RandomState(seed), w  # as fit(rng=seed)
+
+    def _activate(self, z: np.ndarray) -> None:
+        if self.w.activation == "relu":
+            np.maximum(z, 0, out=z)
+        else:
+            np.negative(z, out=z)
+            np.exp(z, out=z)
+            z += 1
+            np.reciprocal(z, out=z)
+
+    def train_epoch(self) -> float:
+        W, b, z, lr, momentum = self.W, self.b, self.z, self.w.lr, self.w.momentum
+        last = len(W) - 1
+        self.rng.shuffle(self.order)
+        loss_sum = 0.0
+        with np.errstate(over="ignore"):
+            for begin in range(0, self.x.shape[0], self.w.batch_size):
+                rows = self.order[begin:begin + self.w.batch_size]
+                n = rows.shape[0]
+                a = np.take(self.x, rows, axis=0, out=self.xb[:n])
+                labels = self.y[rows]
+                for i in range(len(W)):
+                    a = np.matmul(a, W[i], out=z[i][:n])
+                    a += b[i]
+                    if i < last:
+                        self._activate(a)
+                a -= a.max(axis=1, keepdims=True)
+                at_labels = a[np.arange(n), labels]
+                np.exp(a, out=a)
+                sums = a.sum(axis=1)
+                loss_sum += float(np.log(sums).sum() - at_labels.sum())
+                a /= sums[:, None]
+                a[np.arange(n), labels] -= 1
+                a /= n
+                delta = a
+                for i in range(last, -1, -1):
+                    np.matmul(self.xb[:n].T if i == 0 else z[i - 1][:n].T, delta, out=self.gW[i])
+                    np.matmul(self.ones[:n], delta, out=self.gb[i])
+                    if i > 0:
+                        out = z[i - 1][:n]
+                        delta = np.matmul(delta, W[i].T, out=self.delta[i - 1][:n])
+                        if self.w.activation == "relu":
+                            delta *= out > 0
+                        else:
+                            delta *= out
+                            delta *= 1 - out
+                for p, v, g in zip(W + b, self.vW + self.vb, self.gW + self.gb):
+                    v *= momentum
+                    v -= lr * g
+                    p += v
+        return loss_sum / self.x.shape[0]
+
+    def evaluate(self) -> None:
+        a = self.x_eval
+        for i in range(len(self.W)):
+            a = a @ self.W[i]
+            a += self.b[i]
+            if i < len(self.W) - 1:
+                self._activate(a)
+
+
 class GemmLimit:
     """The epoch's matrix products alone, as BLAS computes them into preallocated outputs."""
 
@@ -326,11 +410,12 @@ def contenders(threads: int, peers: set, optimizer: str = "sgd", dropout: tuple 
     table += [("hw1", "float64", Hw1MLP)]
     table += [("torch", d, lambda *a, **k: TorchSequential(*a, **k, threads=threads)) for d in DTYPES]
     table += [("sklearn", d, SklearnMLP) for d in DTYPES]
+    table += [("numpy-loop", d, NumpyLoop) for d in DTYPES]
     table += [("gemm-limit", d, GemmLimit) for d in DTYPES]
     return [c for c in table if c[0] == "fnmlp" or c[0] in peers]
 
 
-PEERS = ("hw1", "torch", "sklearn", "gemm-limit")
+PEERS = ("hw1", "torch", "sklearn", "numpy-loop", "gemm-limit")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -439,11 +524,10 @@ def run_workload(w: Workload, data: Data, table: list, rounds: int, seed: int, l
                 if peer is not None:
                     name = f"{ours}/{peer}"
                     ratios.setdefault(name, []).append(measured[ours][0] / measured[peer][0])
-                    if not peer.startswith("gemm-limit"):
-                        eval_ratios.setdefault(name, []).append(measured[ours][1] / measured[peer][1])
+                    eval_ratios.setdefault(name, []).append(measured[ours][1] / measured[peer][1])
     result = {"workload": attrs.asdict(w), "description": w.describe(), "skipped": skipped,
               "train": {k: _summary(v) for k, v in train.items()},
-              "eval": {k: _summary(v) for k, v in evals.items() if not k.startswith("gemm-limit")},
+              "eval": {k: _summary(v) for k, v in evals.items()},
               "ratios": {k: _summary(v) for k, v in ratios.items()},
               "eval_ratios": {k: _summary(v) for k, v in eval_ratios.items()}}
     for key in built:
@@ -857,9 +941,7 @@ def format_report(report: dict) -> str:
             name = key.replace("_", " ")
             if "gflops" in summary:
                 name += f" ({summary['gflops']:.0f} GFLOP/s)"
-                eval_text = ""
-            else:
-                eval_text = f"{res['eval'][key]['median']:>15,.0f}"
+            eval_text = f"{res['eval'][key]['median']:>15,.0f}"
             lines.append(f"  {name:<20} {summary['median']:>16,.0f} "
                          f"{_ratio_text(ratio):>11} {eval_text:>15} {_ratio_text(eval_ratio):>11}")
         for key, why in res["skipped"].items():
