@@ -4,7 +4,12 @@ import importlib.util
 import json
 import os
 
+import attrs
+import numpy as np
 import pytest
+
+import fnmlp
+from fnmlp.config import RECIPES, build, layer_activations, layer_dropout, learning_rate
 
 BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts", "bench.py")
 
@@ -179,13 +184,17 @@ def test_time_to_accuracy_on_a_tiny_slice_writes_its_table_plot_and_json(bench, 
             passed = [s for s, _, e in res["curve"] if 100 * (1 - e) >= float(target)]
             assert when == (passed[0] if passed else None)
         assert name in out
-    # fnmlp runs what fnmlp_recipe gives it, and the table says how that differs from the recipe
-    assert ran["fnmlp"]["recipe"] == json.loads(json.dumps(
-        bench.attrs.asdict(bench.fnmlp_recipe(bench.attrs.evolve(bench.FULL_RECIPE, hidden=(64, 64), epochs=2)))))
-    if ran["fnmlp"]["differences"]:
-        assert "NOT THE SAME RECIPE: fnmlp" in out
-    if "torch" in ran:
-        assert ran["torch"]["differences"] == [] and ran["torch"]["recipe"] == tta["recipe"]
+    # every contender runs the best recipe at the tiny sizes, BatchNorm and weight decay in play
+    assert tta["recipe"] == json.loads(json.dumps(
+        bench.attrs.asdict(bench.attrs.evolve(bench.BEST_RECIPE, hidden=(64, 64), epochs=2))))
+    assert tta["recipe"]["bn"] == 2 and tta["recipe"]["weight_decay"] > 0 and tta["seed"] == bench.BEST_RECIPE.seed
+    assert ran["fnmlp"]["differences"] == [] and ran["fnmlp"]["description"] == tta["description"]
+    assert "BatchNorm on 2 layers" in tta["description"] and "weight decay 0.0001" in tta["description"]
+    if "torch" in ran:  # the one known difference, printed under the table
+        assert ran["torch"]["description"] == tta["description"]
+        assert ran["torch"]["differences"] == ["BatchNorm's running variance averages the unbiased batch "
+                                               "variance (fnmlp: the biased one)"]
+        assert f"torch differs from fnmlp: {ran['torch']['differences'][0]}" in out
 
 
 def test_time_to_accuracy_stops_at_the_last_target(bench, capsys):
@@ -220,13 +229,123 @@ def test_profile_alone_prints_where_an_epoch_goes(bench, capsys):
     assert text in capsys.readouterr().out
 
 
-def test_switching_fnmlp_to_the_full_recipe_runs_it_or_says_what_fnmlp_lacks(bench, monkeypatch, capsys):
-    monkeypatch.setattr(bench, "fnmlp_recipe", lambda full: full)
-    report = bench.main(["--tiny", "--time-to-accuracy", "--tta-peers"])
-    res = report["time_to_accuracy"]["contenders"]["fnmlp"]
-    if "skipped" in res:  # before issue 9 lands: fnmlp_training names what is missing
-        assert "cannot express dropout, Nesterov momentum, a schedule" in res["skipped"]
-        assert f"fnmlp      skipped: {res['skipped']}" in capsys.readouterr().out
+@pytest.mark.parametrize("name", ["best", "handout"])
+def test_the_time_to_accuracy_recipe_is_read_from_the_config_and_fnmlp_runs_it_as_fnmlp_train(bench, name):
+    config = RECIPES[name]
+    recipe = bench.Recipe.from_config(config)
+    if name == "best":
+        assert bench.BEST_RECIPE == recipe
+    for field in ("hidden", "init", "bn", "lr", "momentum", "nesterov", "weight_decay", "schedule", "warmup_epochs",
+                  "batch_size", "epochs", "dtype", "seed"):
+        assert getattr(recipe, field) == getattr(config, field), field
+    assert layer_activations(config) == (recipe.activation,) * len(config.hidden) + ("identity",)
+    assert recipe.dropout == layer_dropout(config)
+    built = build(config, num_features=784, num_classes=10, num_train=55000)
+    assert (recipe.bn_alpha, recipe.bn_eps) == (built.spec.bn_alpha, built.spec.bn_eps)
+    assert bench.fnmlp_training(recipe, -(-55000 // config.batch_size)) == (built.spec, built.optimizer)
+
+
+def test_fnmlps_contender_starts_where_fnmlp_train_recipe_best_starts(bench):
+    config = RECIPES["best"]
+    spec = build(config, num_features=784, num_classes=10, num_train=55000).spec
+    rng = fnmlp.as_rng(config.seed)  # as fnmlp train draws: the weights, then the shuffles from the same generator
+    params, bn_state = fnmlp.init_params(spec, rng, weight_init=config.init, dtype=np.float32)
+    contender = bench.FnmlpRecipe(bench.BEST_RECIPE, config.seed)
+    assert contender.spec == spec and contender.params.W[0].dtype == np.float32
+    assert fnmlp.tree_allclose(contender.params, params, rtol=0, atol=0)
+    assert fnmlp.tree_allclose(contender.bn_state, bn_state, rtol=0, atol=0)
+    assert contender.rng.randint(2**31) == rng.randint(2**31)
+
+
+@pytest.mark.parametrize("change, option", [({"optimizer": "adam", "nesterov": False}, "optimizer"),
+                                            ({"l2": 1e-4}, "l2"), ({"clip_norm": 1.0}, "clip_norm"),
+                                            ({"early_stopping": 3}, "early_stopping"), ({"schedule": "step"}, "schedule"),
+                                            ({"activation": ("relu", "tanh")}, "activation"),
+                                            ({"dataset": "fashion-mnist"}, "dataset"), ({"limit": 100}, "limit")])
+def test_a_config_the_contenders_cannot_express_is_refused_by_name(bench, change, option):
+    with pytest.raises(ValueError, match=f"^config.{option}: expected "):
+        bench.Recipe.from_config(attrs.evolve(RECIPES["best"], **change))
+
+
+@pytest.mark.parametrize("change", [{}, {"warmup_epochs": 0.5}, {"schedule": "constant"},
+                                    {"schedule": "constant", "warmup_epochs": 1.0}])
+def test_the_mirrors_learning_rate_is_fnmlps_schedule_at_every_step(bench, change):
+    recipe = attrs.evolve(bench.BEST_RECIPE, epochs=3, **change)
+    steps_per_epoch = 7
+    ours = learning_rate(recipe.to_config(), steps_per_epoch * recipe.batch_size)
+    mirror = bench.recipe_schedule(recipe, steps_per_epoch)
+    lrs = [mirror(step) for step in range(3 * steps_per_epoch + 2)]
+    assert lrs == [ours(step) if callable(ours) else ours for step in range(len(lrs))]
+    warmup = round(change.get("warmup_epochs", 0) * steps_per_epoch)
+    assert lrs[warmup] == recipe.lr  # the first batch after the warm-up trains at lr, not at a decayed value
+    assert lrs[:warmup] == [recipe.lr * step / warmup for step in range(warmup)]
+    if recipe.schedule == "cosine":
+        assert lrs[warmup + 1] < lrs[warmup] and lrs[-3] > 0.0
+        assert lrs[-2] == lrs[-1] == 0.0  # 0 from the last step on
     else:
-        assert res["differences"] == [] and res["epochs"] == 2
-        assert "NOT THE SAME RECIPE" not in capsys.readouterr().out
+        assert lrs[warmup:] == [recipe.lr] * (len(lrs) - warmup)
+
+
+def test_the_pytorch_mirror_trains_exactly_as_fnmlp(bench):
+    torch = pytest.importorskip("torch")
+    recipe = attrs.evolve(bench.BEST_RECIPE, hidden=(24, 16), dropout=(0.0, 0.0, 0.0), weight_decay=0.05,
+                          batch_size=8, epochs=2, dtype="float64")
+    rows, steps_per_epoch, steps = 24, 3, 5
+    spec, optimizer = bench.fnmlp_training(recipe, steps_per_epoch)
+    assert spec.num_bn_layers == 2 and not spec.has_dropout and spec.layer_sizes == (784, 24, 16, 10)
+    data = np.random.default_rng(1)
+    x, y = data.normal(size=(rows, 784)), data.integers(0, 10, rows)
+    params, bn_state = fnmlp.init_params(spec, 0, weight_init="he", dtype=np.float64)
+    # biases, gamma and beta away from 0 and 1, so that decaying them (fnmlp decays W only) would show
+    params = attrs.evolve(params, b=[data.normal(size=b.shape) for b in params.b],
+                          gamma=[1 + 0.3 * data.normal(size=g.shape) for g in params.gamma],
+                          beta=[data.normal(size=b.shape) for b in params.beta])
+    start = params
+    mirror = bench.TorchRecipe(recipe, seed=0, threads=1)
+    mirror.load(params, bn_state)
+    lr = bench.recipe_schedule(recipe, steps_per_epoch)
+    opt_state = optimizer.init(params)
+    for step in range(steps):
+        batch = slice(8 * (step % 3), 8 * (step % 3) + 8)
+        loss, grads, bn_state = fnmlp.loss_and_grads(spec, params, bn_state, x[batch], y[batch])
+        params, opt_state = optimizer.update(grads, opt_state, params)
+        theirs = mirror.train_step(torch.from_numpy(x[batch]), torch.from_numpy(y[batch]), lr(step))
+        assert float(theirs) == pytest.approx(loss, rel=1e-12, abs=0)
+        if step == 0:  # the known difference: PyTorch's running variance takes the unbiased batch variance
+            state, n = mirror.state(), 8
+            for ours, their in zip(bn_state.running_var, state["running_var"]):
+                np.testing.assert_allclose(their - recipe.bn_alpha, (ours - recipe.bn_alpha) * n / (n - 1), rtol=1e-9)
+    state = mirror.state()
+    assert len(state["W"]) == 3 and len(state["gamma"]) == 2
+    for name in ("W", "b", "gamma", "beta"):
+        for i, (ours, their) in enumerate(zip(getattr(params, name), state[name])):
+            np.testing.assert_allclose(their, ours, rtol=1e-10, atol=1e-12, err_msg=f"{name}[{i}]")
+            if name == "b" and i < 2:  # BatchNorm cancels the bias before it, and no decay moves it
+                np.testing.assert_allclose(ours, start.b[i], rtol=0, atol=1e-12)
+            else:
+                assert not np.allclose(ours, getattr(start, name)[i], rtol=0, atol=1e-6), (name, i)  # trained
+    for ours, their in zip(bn_state.running_mean, state["running_mean"]):
+        np.testing.assert_allclose(their, ours, rtol=1e-10, atol=1e-12)
+
+
+def test_the_pytorch_mirror_is_built_layer_by_layer_as_fnmlps_network(bench):
+    torch = pytest.importorskip("torch")
+    recipe = attrs.evolve(bench.BEST_RECIPE, hidden=(256, 128))
+    mirror = bench.TorchRecipe(recipe, seed=3, threads=1)
+    nn = torch.nn
+    kinds = [type(m) for m in mirror.model]
+    assert kinds == [nn.Dropout, nn.Linear, nn.BatchNorm1d, nn.ReLU] * 2 + [nn.Dropout, nn.Linear]
+    assert [m.p for m in mirror.model if isinstance(m, nn.Dropout)] == list(recipe.dropout)
+    for norm in mirror.norms:
+        assert norm.eps == recipe.bn_eps and norm.momentum == pytest.approx(1 - recipe.bn_alpha, abs=1e-15)
+    assert all(p.dtype == torch.float32 for p in mirror.model.parameters())
+    for linear, fan_in in zip(mirror.linears, (784, 256, 128)):  # He normal weights, zero biases
+        weight = linear.weight.detach().numpy().astype(np.float64)
+        assert abs(weight.mean()) < 0.1 * np.sqrt(2 / fan_in)
+        assert weight.std() == pytest.approx(np.sqrt(2 / fan_in), rel=0.05)
+        assert not linear.bias.detach().numpy().any()
+    decayed, undecayed = mirror.opt.param_groups
+    assert decayed["weight_decay"] == recipe.weight_decay and undecayed["weight_decay"] == 0.0
+    assert {id(p) for p in decayed["params"]} == {id(linear.weight) for linear in mirror.linears}
+    assert len(undecayed["params"]) == 3 + 2 * 2  # the biases, gamma and beta
+    assert all(group["nesterov"] and group["momentum"] == recipe.momentum for group in mirror.opt.param_groups)
