@@ -5,8 +5,21 @@ on a shared 2-core machine vary too much for one."""
 
 import os
 
+import pytest
 from hypothesis import settings
+
+from fnmlp import cli
 
 settings.register_profile("dev", deadline=None)
 settings.register_profile("ci", deadline=None, derandomize=True, database=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, request):
+    """A small run, one per test module that asks: 500 rows, 2 epochs, one hidden layer of 32
+    (float64, the handout's sigmoid)."""
+    directory = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]) / "run"
+    assert cli.main(["train", "--limit", "500", "--epochs", "2", "--hidden", "32", "--out", str(directory),
+                     "--progress", "none"]) == 0
+    return directory

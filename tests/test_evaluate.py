@@ -37,15 +37,6 @@ def run_cli(*args):
                           env={**os.environ, "PYTHONPATH": str(Path(fnmlp.__file__).parent.parent)})
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A small run: 500 rows, 2 epochs, one hidden layer of 32 (float64, the handout's sigmoid)."""
-    directory = tmp_path_factory.mktemp("evaluate") / "run"
-    assert cli.main(["train", "--limit", "500", "--epochs", "2", "--hidden", "32", "--out", str(directory),
-                     "--progress", "none"]) == 0
-    return directory
-
-
 @pytest.fixture
 def run_copy(trained, tmp_path):
     """A fresh copy of the small run, for a test that writes into it."""

@@ -33,15 +33,6 @@ def rows(text):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A small run: 500 rows, 2 epochs, one hidden layer of 32 (float64, the handout's sigmoid)."""
-    directory = tmp_path_factory.mktemp("predict") / "run"
-    assert cli.main(["train", "--limit", "500", "--epochs", "2", "--hidden", "32", "--out", str(directory),
-                     "--progress", "none"]) == 0
-    return directory
-
-
-@pytest.fixture(scope="module")
 def images():
     """MNIST's 10,000 test images, uint8 (10000, 28, 28)."""
     return read_idx(TEST_IMAGES)
