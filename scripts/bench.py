@@ -40,7 +40,8 @@ Other modes (each replaces the throughput table; ``--repeats 0`` skips it too):
   known difference, BatchNorm's running variance averaging the unbiased batch variance, is printed
   under the table), and ``MLPClassifier(solver="adam")`` at the same sizes and batch, on the bundled
   MNIST split (55,000 training rows). Test accuracy after every epoch, its time counted; records
-  when 98.0%, 98.5% and 98.7% (``--targets``) are first reached. ``--epochs`` (the schedule's length
+  when (seconds and epoch) 98.0%, 98.5% and 98.7% (``--targets``) are first reached, and fnmlp's time
+  over each peer's at every target and per epoch. ``--epochs`` (the schedule's length
   too), ``--max-seconds`` bound each run; ``--plot PATH`` draws test error against wall time;
   ``--tiny`` trains a 64-64 network of the same recipe for 2 epochs on 2,000 rows.
 - ``--memory``: the peak resident memory (``ru_maxrss``) of one float32 training epoch of each
@@ -883,7 +884,8 @@ def time_to_accuracy(recipe: Recipe, train: tuple, test: tuple, targets: tuple, 
     """Train each contender until its test accuracy reaches the last of ``targets`` (percent), its
     epochs run out or ``max_seconds`` pass; returns per contender what it ran (``description``), how
     that differs from fnmlp's run of ``recipe`` (``differences``), the curve ``[(seconds, epoch, test
-    error)]`` and the seconds at which each target was first reached (``None`` if never)."""
+    error)]``, the seconds and the epoch at which each target was first reached (``None`` if never) and
+    the mean seconds per epoch; ``ratios`` compares fnmlp with each peer (``tta_ratios``)."""
     results = {}
     for name, build in recipe_contenders(threads):
         if names is not None and name not in names:
@@ -893,7 +895,7 @@ def time_to_accuracy(recipe: Recipe, train: tuple, test: tuple, targets: tuple, 
         except Skip as why:
             results[name] = {"skipped": str(why)}
             continue
-        curve, reached = [], {f"{t:g}": None for t in targets}
+        curve, reached, reached_epoch = [], {f"{t:g}": None for t in targets}, {f"{t:g}": None for t in targets}
         started = time.perf_counter()
 
         def on_epoch(epoch: int, error: float) -> None:
@@ -901,34 +903,60 @@ def time_to_accuracy(recipe: Recipe, train: tuple, test: tuple, targets: tuple, 
             curve.append((seconds, epoch, error))
             for target in targets:
                 if reached[f"{target:g}"] is None and 100 * (1 - error) >= target:
-                    reached[f"{target:g}"] = seconds
+                    reached[f"{target:g}"], reached_epoch[f"{target:g}"] = seconds, epoch
             log(f"  time to accuracy: {name} epoch {epoch}, {seconds:.1f} s, test error {100 * error:.2f}%")
             if reached[f"{targets[-1]:g}"] is not None or seconds >= max_seconds:
                 raise StopTraining
 
         contender.run(train, test, on_epoch)
+        seconds = curve[-1][0] if curve else 0.0
         results[name] = {"description": contender.description, "differences": list(contender.differences),
-                         "curve": curve, "reached": reached,
-                         "epochs": len(curve), "seconds": curve[-1][0] if curve else 0.0,
+                         "curve": curve, "reached": reached, "reached_epoch": reached_epoch,
+                         "epochs": len(curve), "seconds": seconds,
+                         "seconds_per_epoch": seconds / len(curve) if curve else None,
                          "best_error": min((e for _, _, e in curve), default=None)}
     return {"recipe": attrs.asdict(recipe), "description": recipe.describe(), "seed": seed, "targets": list(targets),
             "max_seconds": max_seconds, "train_rows": int(train[0].shape[0]), "test_rows": int(test[0].shape[0]),
-            "contenders": results}
+            "contenders": results, "ratios": tta_ratios(results)}
+
+
+def tta_ratios(results: dict) -> dict:
+    """``{peer: {"targets": {target: fnmlp seconds / peer seconds}, "per_epoch": ...}}`` for every peer
+    that ran beside fnmlp; a target's ratio is ``None`` unless both reached it."""
+    ours = results.get("fnmlp", {})
+    if "curve" not in ours:
+        return {}
+    ratios = {}
+    for name, res in results.items():
+        if name == "fnmlp" or "curve" not in res:
+            continue
+        per_target = {t: (ours["reached"][t] / s if s and ours["reached"][t] is not None else None)
+                      for t, s in res["reached"].items()}
+        per_epoch = (ours["seconds_per_epoch"] / res["seconds_per_epoch"]
+                     if ours["seconds_per_epoch"] and res["seconds_per_epoch"] else None)
+        ratios[name] = {"targets": per_target, "per_epoch": per_epoch}
+    return ratios
 
 
 def format_time_to_accuracy(tta: dict) -> str:
     lines = [f"time to test accuracy, {tta['train_rows']:,} training rows, {tta['test_rows']:,} test rows "
              f"(evaluated after every epoch, evaluation counted); recipe: {tta['description']}"]
-    header = (f"  {'contender':<10} " + " ".join(f"{f'{t:g}%':>9}" for t in tta["targets"])
-              + f" {'epochs':>7} {'seconds':>8} {'best error':>11}")
+    header = (f"  {'contender':<10} " + " ".join(f"{f'{t:g}%':>15}" for t in tta["targets"])
+              + f" {'epochs':>7} {'seconds':>8} {'s/epoch':>8} {'best error':>11}")
     lines += [header, "  " + "-" * (len(header) - 2)]
     for name, res in tta["contenders"].items():
         if "skipped" in res:
             lines.append(f"  {name:<10} skipped: {res['skipped']}")
             continue
-        cells = " ".join(f"{'-' if s is None else f'{s:.1f} s':>9}" for s in res["reached"].values())
+        cells = " ".join(f"{'-' if s is None else f'{s:.1f} s (ep {e})':>15}"
+                         for s, e in zip(res["reached"].values(), res["reached_epoch"].values()))
         best = "" if res["best_error"] is None else f"{100 * res['best_error']:.2f}%"
-        lines.append(f"  {name:<10} {cells} {res['epochs']:>7} {res['seconds']:>8.1f} {best:>11}")
+        per_epoch = "" if res["seconds_per_epoch"] is None else f"{res['seconds_per_epoch']:.2f}"
+        lines.append(f"  {name:<10} {cells} {res['epochs']:>7} {res['seconds']:>8.1f} {per_epoch:>8} {best:>11}")
+    for name, ratio in tta.get("ratios", {}).items():
+        at = ", ".join("-" if r is None else f"{r:.2f}x" for r in ratio["targets"].values())
+        epoch = "-" if ratio["per_epoch"] is None else f"{ratio['per_epoch']:.2f}x"
+        lines.append(f"  fnmlp / {name}: {at} at the targets; {epoch} per epoch")
     for name, res in tta["contenders"].items():
         if res.get("differences"):
             lines.append(f"  {name} differs from fnmlp: {'; '.join(res['differences'])}")

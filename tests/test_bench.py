@@ -181,9 +181,18 @@ def test_time_to_accuracy_on_a_tiny_slice_writes_its_table_plot_and_json(bench, 
         errors = [e for _, _, e in res["curve"]]
         assert res["best_error"] == min(errors) and all(0 <= e <= 1 for e in errors)
         for target, when in res["reached"].items():  # the first epoch at or past the target, if any
-            passed = [s for s, _, e in res["curve"] if 100 * (1 - e) >= float(target)]
-            assert when == (passed[0] if passed else None)
+            passed = [(s, epoch) for s, epoch, e in res["curve"] if 100 * (1 - e) >= float(target)]
+            assert (when, res["reached_epoch"][target]) == (passed[0] if passed else (None, None))
+        assert res["seconds_per_epoch"] == pytest.approx(seconds[-1] / 2)
         assert name in out
+    for peer, ratio in tta["ratios"].items():  # fnmlp's times over each peer's, as the table prints them
+        ours, theirs = ran["fnmlp"], ran[peer]
+        assert ratio["per_epoch"] == pytest.approx(ours["seconds_per_epoch"] / theirs["seconds_per_epoch"])
+        for target, r in ratio["targets"].items():
+            both = ours["reached"][target] is not None and theirs["reached"][target] is not None
+            assert r == (pytest.approx(ours["reached"][target] / theirs["reached"][target]) if both else None)
+        assert f"fnmlp / {peer}: " in out and f"{ratio['per_epoch']:.2f}x per epoch" in out
+    assert set(tta["ratios"]) == set(ran) - {"fnmlp"}
     # every contender runs the best recipe at the tiny sizes, BatchNorm and weight decay in play
     assert tta["recipe"] == json.loads(json.dumps(
         bench.attrs.asdict(bench.attrs.evolve(bench.BEST_RECIPE, hidden=(64, 64), epochs=2))))
