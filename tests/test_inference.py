@@ -10,6 +10,8 @@ from helpers import random_problem, reference_forward
 
 SPECS = {
     "sigmoid, no BatchNorm": fnmlp.MLPSpec((7, 6, 5, 4), ("sigmoid", "sigmoid", "identity")),
+    "relu, no BatchNorm": fnmlp.MLPSpec((7, 6, 5, 4), ("relu", "tanh", "identity")),
+    "sigmoid, BatchNorm on 2": fnmlp.MLPSpec((7, 6, 5, 4), ("relu", "sigmoid", "sigmoid"), num_bn_layers=2),
     "relu, BatchNorm on 1": fnmlp.MLPSpec((7, 6, 5, 4), ("relu", "tanh", "identity"), num_bn_layers=1),
     "tanh, BatchNorm on all": fnmlp.MLPSpec((7, 6, 5, 4), ("tanh", "relu", "identity"), num_bn_layers=3,
                                             bn_eps=1e-3),
@@ -32,7 +34,7 @@ def test_folded_logits_equal_the_unfolded_eval_forward_in_float64(name, rows):
     assert logits.dtype == np.float64 and logits.shape == (23, 4)
     np.testing.assert_allclose(logits, unfolded, rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(logits, reference, rtol=1e-12, atol=1e-13)
-    if not spec.num_bn_layers and rows in (None, 23, 100):  # one block: the same products as forward's
+    if name == "relu, no BatchNorm" and rows in (None, 23, 100):  # nothing folded, one block: forward's products
         np.testing.assert_array_equal(logits, unfolded)
 
 
@@ -59,6 +61,32 @@ def test_fold_is_the_batchnorm_formula_written_out():
     assert [a.name for a in net.activations] == ["relu", "tanh", "identity"]
     assert {a.dtype for a in net.W + net.b} == {np.dtype(np.float64)}
     assert {a.dtype for a in inference.fold(spec, params, state, np.float32).W} == {np.dtype(np.float32)}
+
+
+def test_fold_writes_hidden_sigmoids_as_tanh_and_the_next_layer_reads_them_back():
+    """sigmoid(z) = 0.5 tanh(0.5 z) + 0.5: a hidden sigmoid layer's W and b are halved and it applies
+    tanh; the layer after it takes 0.5 t + 0.5 as W (0.5 t + 0.5) + b = t (0.5 W) + (b + 0.5 sum_k W[k])."""
+    spec, params, state, x, _ = problem("sigmoid, no BatchNorm")
+    net = inference.fold(spec, params, state, np.float64)
+    W, b = params.W, params.b
+    assert [a.name for a in net.activations] == ["tanh", "tanh", "identity"]
+    np.testing.assert_array_equal(net.W[0], 0.5 * W[0])
+    np.testing.assert_array_equal(net.b[0], 0.5 * b[0])
+    np.testing.assert_array_equal(net.W[1], 0.25 * W[1])  # reads 0.5 t + 0.5, then its own sigmoid halves it
+    np.testing.assert_allclose(net.b[1], 0.5 * (b[1] + 0.5 * W[1].sum(axis=0)), rtol=1e-15)
+    np.testing.assert_array_equal(net.W[2], 0.5 * W[2])
+    np.testing.assert_allclose(net.b[2], b[2] + 0.5 * W[2].sum(axis=0), rtol=1e-15)
+    # an output sigmoid is kept (nothing after it could take back its affine map), BatchNorm folds first
+    spec, params, state, x, _ = problem("sigmoid, BatchNorm on 2")
+    net = inference.fold(spec, params, state, np.float64)
+    assert [a.name for a in net.activations] == ["relu", "tanh", "sigmoid"]
+    s = params.gamma[1] / np.sqrt(state.running_var[1] + spec.bn_eps)
+    np.testing.assert_allclose(net.W[1], 0.5 * params.W[1] * s, rtol=1e-15)
+    np.testing.assert_allclose(net.b[1], 0.5 * ((params.b[1] - state.running_mean[1]) * s + params.beta[1]),
+                               rtol=1e-15)
+    np.testing.assert_allclose(net.b[2], params.b[2] + 0.5 * params.W[2].sum(axis=0), rtol=1e-15)
+    np.testing.assert_allclose(inference.logits(net, x), fnmlp.forward(spec, params, state, x, train=False)[0],
+                               rtol=1e-13, atol=1e-14)
 
 
 @pytest.mark.parametrize("name", SPECS)
