@@ -78,12 +78,12 @@ def fold(spec: MLPSpec, params: Params, bn_state: BatchNormState, dtype: Any) ->
                                                                      + spec.bn_eps)
                 W, b = W * scale, (b - bn_state.running_mean[i]) * scale + params.beta[i]
             if reads is not None:
-                outer, shift = reads
-                W, b = W * outer, b + shift * W.sum(axis=0)
+                W, b = W * reads[0], b + reads[1] * W.sum(axis=0)
+                reads = None
             if form is not None:
                 inner, activation, outer, shift = form
                 W, b = W * inner, b * inner
-            reads = None if form is None else (outer, shift)
+                reads = (outer, shift)
         weights.append(W.astype(dtype, copy=False))
         biases.append(b.astype(dtype, copy=False))
         activations.append(activation)
