@@ -33,7 +33,7 @@ from typing import Any, Callable, Sequence
 import attrs
 import numpy as np
 
-from . import _checks
+from . import _checks, inference
 from . import activations as core_activations
 from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
 from .kernels import ForwardCache, backward as _backward, forward as _forward
@@ -41,7 +41,7 @@ from .losses.cross_entropy import _per_example_grad, _softmax_cross_entropy, cla
 from .optimizers import apply_updates, sgd
 from .params import BatchNormState, Params, init_params, param_shapes
 from .spec import MLPSpec
-from .training import _evaluate, run_epochs
+from .training import run_epochs
 from .tree import readonly
 
 __all__ = ["Activation", "Identity", "Sigmoid", "Tanh", "ReLU", "Criterion", "SoftmaxCrossEntropy", "BatchNorm",
@@ -439,7 +439,7 @@ def get_training_stats(mlp: MLP, dset: Any, nepochs: int, batch_size: int) -> tu
     def validate(mlp: MLP) -> tuple:
         mlp.eval()
         spec, params, state, _ = mlp._records()
-        return _evaluate(spec, params, state, val_x, val_indices)
+        return inference.evaluate(spec, params, state, val_x, val_indices)
 
     _, history = run_epochs(step, validate, mlp, x, labels, order=np.arange(x.shape[0]), shuffle=np.random.shuffle,
                             first_epoch=1, last_epoch=nepochs, batch_size=batch_size)

@@ -153,6 +153,12 @@ def loss_and_metric(net: EvalNetwork, x: np.ndarray, targets: np.ndarray, loss: 
     return loss_sum / x.shape[0], loss.metric(totals)
 
 
+def evaluate(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: np.ndarray, targets: np.ndarray) -> tuple:
+    """``(mean loss, metric)`` of ``spec``'s loss on ``x`` in eval mode: ``loss_and_metric`` of the folded
+    network in ``x``'s dtype (``fnmlp.evaluate`` without its checks)."""
+    return loss_and_metric(fold(spec, params, bn_state, x.dtype), x, targets, spec.loss)
+
+
 def loss_and_error(net: EvalNetwork, x: np.ndarray, labels: np.ndarray, rows: Optional[int] = None) -> tuple:
     """Mean softmax cross-entropy and classification error (a fraction) of ``x`` ``(n, n[0])`` against
     integer ``labels`` ``(n,)``, as Python floats."""

@@ -202,12 +202,7 @@ def evaluate(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: Any, ta
     check_params(spec, params, finite=True)
     check_state(spec, bn_state, "bn_state", finite=True)
     x, targets = _check_xy("x", "targets", spec, x, targets)
-    return _evaluate(spec, params, bn_state, x, targets)
-
-
-def _evaluate(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: np.ndarray,
-              targets: np.ndarray) -> tuple:
-    return inference.loss_and_metric(inference.fold(spec, params, bn_state, x.dtype), x, targets, spec.loss)
+    return inference.evaluate(spec, params, bn_state, x, targets)
 
 
 def initial_state(params: Params, bn_state: BatchNormState, optimizer: Optimizer, num_train: int,
@@ -329,7 +324,7 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
         return (bn_state, opt_state), mean_loss * xb.shape[0], metric_totals(outputs, yb)
 
     def validate(carry: tuple) -> tuple:
-        return _evaluate(spec, params, carry[0], *val) if val is not None else (np.nan, np.nan)
+        return inference.evaluate(spec, params, carry[0], *val) if val is not None else (np.nan, np.nan)
 
     latest = start
 
@@ -356,7 +351,7 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
         raise TrainingDiverged(diverged.epoch, diverged.batch, diverged.loss, diverged.history, latest) from None
     result = FitResult(latest, history, stopped_early=_patience_ran_out(early_stopping, latest.early_stopping))
     if tst is not None:
-        test_loss, test_error = _evaluate(spec, result.params, result.bn_state, *tst)
+        test_loss, test_error = inference.evaluate(spec, result.params, result.bn_state, *tst)
         result = attrs.evolve(result, test_loss=test_loss, test_error=test_error)
     return result
 
