@@ -37,7 +37,7 @@ from . import _checks, inference
 from . import activations as core_activations
 from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
 from .kernels import ForwardCache, backward as _backward, forward as _forward
-from .losses.cross_entropy import _per_example_grad, _softmax_cross_entropy, class_indices
+from .losses import SOFTMAX_CROSS_ENTROPY, class_indices
 from .optimizers import apply_updates, sgd
 from .params import BatchNormState, Params, init_params, param_shapes
 from .spec import MLPSpec
@@ -143,10 +143,10 @@ class SoftmaxCrossEntropy(Criterion):
     def derivative(self) -> np.ndarray:
         if self._cache is None:
             _checks.fail(ValueError, "SoftmaxCrossEntropy.sm", "the softmax of a forward call", None)
-        return _per_example_grad(self._cache)
+        return SOFTMAX_CROSS_ENTROPY.grad(self._cache)
 
     def _forward(self, x: np.ndarray, y: np.ndarray, indices: np.ndarray) -> np.ndarray:
-        losses, cache = _softmax_cross_entropy(x, indices)
+        losses, cache = SOFTMAX_CROSS_ENTROPY.value(x, indices)
         self.logits, self.labels, self.loss, self.sm, self._cache = x, y, losses, cache.probs, cache
         return losses
 
