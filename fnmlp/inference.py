@@ -24,7 +24,6 @@ import numpy as np
 
 from .activations import ACTIVATIONS, SIGMOID, TANH
 from .losses import Loss
-from .losses.cross_entropy import _exp_shifted
 from .params import BatchNormState, Params
 from .spec import MLPSpec
 
@@ -158,14 +157,3 @@ def evaluate(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: np.ndar
     network in ``x``'s dtype (``fnmlp.evaluate`` without its checks)."""
     return loss_and_metric(fold(spec, params, bn_state, x.dtype), x, targets, spec.loss)
 
-
-def loss_and_error(net: EvalNetwork, x: np.ndarray, labels: np.ndarray, rows: Optional[int] = None) -> tuple:
-    """Mean softmax cross-entropy and classification error (a fraction) of ``x`` ``(n, n[0])`` against
-    integer ``labels`` ``(n,)``, as Python floats."""
-    loss_sum, wrong = 0.0, 0
-    for block, z in chunks(net, x, rows=rows):
-        y = labels[block]
-        wrong += int(np.count_nonzero(z.argmax(axis=1) != y))
-        _, sums, at_labels = _exp_shifted(z, y)
-        loss_sum += float(np.log(sums).sum()) - float(at_labels.sum())
-    return loss_sum / x.shape[0], wrong / x.shape[0]

@@ -91,13 +91,14 @@ def test_fold_writes_hidden_sigmoids_as_tanh_and_the_next_layer_reads_them_back(
 
 @pytest.mark.parametrize("name", SPECS)
 @pytest.mark.parametrize("rows", [None, 4, 7])
-def test_loss_and_error_match_cross_entropy_of_the_unfolded_logits(name, rows):
+def test_loss_and_metric_match_cross_entropy_of_the_unfolded_logits(name, rows):
     spec, params, state, x, labels = problem(name, batch=30, seed=1)
     labels[:5] = fnmlp.forward(spec, params, state, x[:5], train=False)[0].argmax(axis=1)  # some right
     unfolded = fnmlp.forward(spec, params, state, x, train=False)[0]
     losses, _ = fnmlp.softmax_cross_entropy(unfolded, labels)
     error = np.mean(unfolded.argmax(axis=1) != labels)
-    loss, err = inference.loss_and_error(inference.fold(spec, params, state, np.float64), x, labels, rows=rows)
+    loss, err = inference.loss_and_metric(inference.fold(spec, params, state, np.float64), x, labels,
+                                          fnmlp.SOFTMAX_CROSS_ENTROPY, rows=rows)
     assert isinstance(loss, float) and isinstance(err, float)
     assert loss == pytest.approx(losses.mean(), rel=1e-12)
     assert err == error and 0 < err < 1
