@@ -50,13 +50,15 @@ Other modes (each replaces the throughput table; ``--repeats 0`` skips it too):
 
 Peers that are not installed (``pip install -e '.[bench]'``) are skipped with a note. ``--json PATH``
 writes everything, per-round figures included. ``--profile`` prints where one fnmlp float32 epoch
-spends its time (cProfile, or ``--profiler pyinstrument``). Run from the repository root::
+spends its time (cProfile, or ``--profiler pyinstrument``), ``--profile-recipe`` one fnmlp epoch of the
+time-to-accuracy recipe on MNIST. Run from the repository root::
 
     python3 scripts/bench.py                     # both workloads, 5 rounds after a warm-up
     python3 scripts/bench.py --workloads handout --bn 1 --repeats 5 --json bench.json
     python3 scripts/bench.py --time-to-accuracy --plot tta.png --json tta.json
     python3 scripts/bench.py --memory --peers torch sklearn
     python3 scripts/bench.py --workloads handout --repeats 0 --profile
+    python3 scripts/bench.py --profile-recipe      # one epoch of --time-to-accuracy's fnmlp run
     python3 scripts/bench.py --tiny              # seconds; what the test suite runs
 """
 
@@ -555,6 +557,23 @@ def profile_epoch(w: Workload, data: Data, seed: int, lines: int = 30, profiler:
     pyinstrument's call tree."""
     contender = FnmlpFit(w, data, "float32", seed)
     contender.train_epoch()
+    return profile_call(contender.train_epoch, lines, profiler)
+
+
+def profile_recipe_epoch(recipe: Recipe, train: tuple, test: tuple, lines: int = 30,
+                         profiler: str = "cprofile") -> str:
+    """A profile of the first epoch of ``recipe`` in fnmlp as ``--time-to-accuracy`` trains it (its test
+    evaluation included), after the same epoch run once to warm up."""
+    def stop(epoch: int, error: float) -> None:
+        raise StopTraining
+
+    FnmlpRecipe(recipe, recipe.seed).run(train, test, stop)
+    contender = FnmlpRecipe(recipe, recipe.seed)
+    return profile_call(lambda: contender.run(train, test, stop), lines, profiler)
+
+
+def profile_call(run: Callable[[], Any], lines: int = 30, profiler: str = "cprofile") -> str:
+    """Where ``run()`` spends its time: cProfile sorted by own time, or pyinstrument's call tree."""
     if profiler == "pyinstrument":
         try:
             from pyinstrument import Profiler
@@ -562,12 +581,12 @@ def profile_epoch(w: Workload, data: Data, seed: int, lines: int = 30, profiler:
             return "pyinstrument is not installed (pip install pyinstrument)"
         sampler = Profiler(interval=0.0005)
         sampler.start()
-        contender.train_epoch()
+        run()
         sampler.stop()
         return sampler.output_text(unicode=False, color=False, show_all=False)
     profile = cProfile.Profile()
     profile.enable()
-    contender.train_epoch()
+    run()
     profile.disable()
     out = io.StringIO()
     pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(lines)
@@ -1146,6 +1165,8 @@ def parse_args(argv: Optional[list]) -> argparse.Namespace:
                         help="fnmlp trains with dropout, the rates as fnmlp train's --dropout takes them "
                              "(the peers train without): compare with a run without it")
     parser.add_argument("--profile", action="store_true", help="print a profile of one fnmlp float32 epoch")
+    parser.add_argument("--profile-recipe", action="store_true",
+                        help="print a profile of one fnmlp epoch of the time-to-accuracy recipe on MNIST")
     parser.add_argument("--profiler", choices=("cprofile", "pyinstrument"), default="cprofile")
     parser.add_argument("--time-to-accuracy", action="store_true",
                         help="train the recipe on MNIST in fnmlp, PyTorch and scikit-learn; time to each target")
@@ -1195,7 +1216,7 @@ def main(argv: Optional[list] = None) -> dict:
         workloads.append(w)
         if args.bn:
             workloads.append(attrs.evolve(w, name=f"{name}-bn{args.bn}", num_bn_layers=args.bn))
-    throughput = args.repeats > 0 and not (args.time_to_accuracy or args.memory)
+    throughput = args.repeats > 0 and not (args.time_to_accuracy or args.memory or args.profile_recipe)
     report = {"settings": {"rows": args.rows, "eval_rows": args.eval_rows, "repeats": args.repeats, "warmup": 1,
                            "tiny": args.tiny, "peers": sorted(args.peers), "optimizer": args.optimizer,
                            "dropout": list(args.dropout),
@@ -1228,6 +1249,11 @@ def main(argv: Optional[list] = None) -> dict:
         report["profiles"] = {w.name: profile_epoch(w, data, seed, profiler=args.profiler) for w in workloads}
         for name, text in report["profiles"].items():
             print(f"\nprofile ({args.profiler}) of one fnmlp float32 epoch, {name}:\n{text}")
+    if args.profile_recipe:
+        recipe = attrs.evolve(BEST_RECIPE, hidden=(64, 64)) if args.tiny else BEST_RECIPE
+        text = profile_recipe_epoch(recipe, *mnist_split(args.tiny), profiler=args.profiler)
+        report["recipe_profile"] = text
+        print(f"\nprofile ({args.profiler}) of one fnmlp epoch of the recipe, {recipe.describe()}:\n{text}")
     if args.json:
         write_json(args.json, report)
     return report

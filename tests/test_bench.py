@@ -230,6 +230,16 @@ def test_memory_mode_measures_each_contender_in_its_own_process(bench, tmp_path,
     assert "peak resident memory" in capsys.readouterr().out
 
 
+def test_profile_recipe_prints_where_an_epoch_of_the_time_to_accuracy_run_goes(bench, capsys):
+    report = bench.main(["--tiny", "--profile-recipe"])
+    assert "workloads" not in report and "time_to_accuracy" not in report
+    text = report["recipe_profile"]
+    assert "function calls" in text and "Ordered by: internal time" in text
+    for where in ("kernels.py", "batchnorm.py", "transform.py"):  # BatchNorm, dropout and the optimizer ran
+        assert where in text
+    assert "dropout_mask" in text and text in capsys.readouterr().out
+
+
 def test_profile_alone_prints_where_an_epoch_goes(bench, capsys):
     report = bench.main(["--tiny", "--workloads", "handout", "--repeats", "0", "--profile"])
     assert "workloads" not in report and set(report["profiles"]) == {"handout"}
