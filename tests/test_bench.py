@@ -230,8 +230,10 @@ def test_memory_mode_measures_each_contender_in_its_own_process(bench, tmp_path,
     assert "peak resident memory" in capsys.readouterr().out
 
 
-def test_profile_recipe_prints_where_an_epoch_of_the_time_to_accuracy_run_goes(bench, capsys):
-    report = bench.main(["--tiny", "--profile-recipe"])
+def test_profile_recipe_prints_where_an_epoch_of_the_time_to_accuracy_run_goes(bench, tmp_path, capsys):
+    path = tmp_path / "profile.json"
+    report = bench.main(["--tiny", "--profile-recipe", "--json", str(path)])
+    assert json.loads(path.read_text()) == json.loads(json.dumps(report, default=float))
     assert "workloads" not in report and "time_to_accuracy" not in report
     text = report["recipe_profile"]
     assert "function calls" in text and "Ordered by: internal time" in text
