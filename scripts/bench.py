@@ -314,7 +314,7 @@ class NumpyLoop:
 
     def _activate(self, z: np.ndarray) -> None:
         if self.w.activation == "relu":
-            np.maximum(z, 0, out=z)
+            fnmlp.activations.relu(z, out=z)  # max against a row of zeros, which NumPy vectorises
         else:
             np.negative(z, out=z)
             np.exp(z, out=z)
