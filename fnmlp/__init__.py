@@ -16,27 +16,64 @@ The functional API::
 
 __version__ = "0.1.0"
 
-from .activations import ACTIVATIONS, Activation, get_activation, register_activation
-from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
-from .checkpoint import (load_checkpoint, load_params, load_train_state, save_checkpoint, save_params,
-                         save_train_state)
-from .datasets import (Dataset, Split, download_mnist, load_dataset, load_fashion_mnist, load_idx_dataset,
-                       load_mnist)
-from .idx import read_idx
-from .initializers import as_rng, weight_initializer, zeros_bias_init
-from .gradcheck import GradReport, check_activation, check_grads, check_loss
-from .losses import (LOSSES, MEAN_SQUARED_ERROR, SOFTMAX_CROSS_ENTROPY, Loss, SoftmaxCrossEntropyCache,
-                     SquaredErrorCache, class_indices, get_loss, log_softmax, mean_squared_error,
-                     mean_squared_error_grad, one_hot, register_loss, softmax_cross_entropy, softmax_cross_entropy_grad)
-from .network import ForwardCache, backward, backward_with_input_grad, forward, loss_and_grads, predict
+import sys
+
+from .model.activations import ACTIVATIONS, Activation, get_activation, register_activation
+from .model.batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
+from .model.initializers import as_rng, weight_initializer, zeros_bias_init
+from .model.gradcheck import GradReport, check_activation, check_grads, check_loss
+from .model.losses import (LOSSES, MEAN_SQUARED_ERROR, SOFTMAX_CROSS_ENTROPY, Loss, SoftmaxCrossEntropyCache,
+                           SquaredErrorCache, class_indices, get_loss, log_softmax, mean_squared_error,
+                           mean_squared_error_grad, one_hot, register_loss, softmax_cross_entropy,
+                           softmax_cross_entropy_grad)
+from .model.network import ForwardCache, backward, backward_with_input_grad, forward, loss_and_grads, predict
+from .model.params import BatchNormState, Params, astype, check_params, check_state, init_params, param_shapes
+from .model.spec import MLPSpec
+from .model.tree import readonly, tree_allclose, tree_leaves, tree_map
 from . import optimizers
 from .optimizers import Optimizer, adam, adamw, sgd
-from .params import BatchNormState, Params, astype, check_params, check_state, init_params, param_shapes
-from .spec import MLPSpec
 from .training import (EarlyStopping, EarlyStoppingState, EpochStats, FitResult, TrainState, TrainingDiverged,
                        evaluate, fit, fit_from, initial_state, run_epochs)
-from .tree import readonly, tree_allclose, tree_leaves, tree_map
-from . import hw1  # the handout's stateful classes over the functions above
+
+from .model import activations, gradcheck, inference, losses
+from .training import config
+
+# Modules that moved into the layer folders stay importable under their old names
+# (``import fnmlp.config``, ``from fnmlp.inference import fold``).
+for _name, _module in {"activations": activations, "losses": losses, "inference": inference,
+                       "gradcheck": gradcheck, "config": config}.items():
+    sys.modules[f"{__name__}.{_name}"] = _module
+del _name, _module
+
+# Files, data sets and the handout's adapter load on first use, so that ``import fnmlp`` brings in the
+# model and training layers only.
+_LAZY = {
+    "hw1": ("fnmlp.hw1", None),
+    **{name: ("fnmlp.runs.checkpoint", name) for name in (
+        "load_checkpoint", "load_params", "load_train_state", "save_checkpoint", "save_params",
+        "save_train_state")},
+    **{name: ("fnmlp.datasets.mnist", name) for name in (
+        "Dataset", "Split", "download_mnist", "load_dataset", "load_fashion_mnist", "load_idx_dataset",
+        "load_mnist")},
+    "read_idx": ("fnmlp.datasets.idx", "read_idx"),
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'fnmlp' has no attribute {name!r}")
+    import importlib
+
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "ACTIVATIONS", "Activation", "EpochStats", "FitResult", "TrainState", "TrainingDiverged", "evaluate", "fit",

@@ -33,16 +33,17 @@ from typing import Any, Callable, Sequence
 import attrs
 import numpy as np
 
-from . import _checks, inference
-from . import activations as core_activations
-from .batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
-from .kernels import ForwardCache, backward as _backward, forward as _forward
-from .losses import SOFTMAX_CROSS_ENTROPY, class_indices
+from .utils import checks as _checks
+from .model import inference
+from .model import activations as core_activations
+from .model.batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
+from .model.kernels import ForwardCache, backward as _backward, forward as _forward
+from .model.losses import SOFTMAX_CROSS_ENTROPY, class_indices
 from .optimizers import apply_updates, sgd
-from .params import BatchNormState, Params, init_params, param_shapes
-from .spec import MLPSpec
-from .training import run_epochs
-from .tree import readonly
+from .model.params import BatchNormState, Params, init_params, param_shapes
+from .model.spec import MLPSpec
+from .training.loop import run_epochs
+from .model.tree import readonly
 
 __all__ = ["Activation", "Identity", "Sigmoid", "Tanh", "ReLU", "Criterion", "SoftmaxCrossEntropy", "BatchNorm",
            "MLP", "random_normal_weight_init", "zeros_bias_init", "get_training_stats"]

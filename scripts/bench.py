@@ -87,10 +87,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import fnmlp  # noqa: E402
 import fnmlp.hw1 as hw1  # noqa: E402
-from fnmlp._atomic import atomic_write  # noqa: E402
-from fnmlp._checks import fail  # noqa: E402
+from fnmlp.runs import atomic_write  # noqa: E402
+from fnmlp.utils.checks import fail  # noqa: E402
 from fnmlp.config import RECIPES, TrainConfig, build as build_config, layer_activations, layer_dropout  # noqa: E402
-from fnmlp.initializers import SCALES, as_rng  # noqa: E402
+from fnmlp.model.initializers import SCALES, as_rng  # noqa: E402
 from fnmlp.training import fit  # noqa: E402
 
 NUM_CLASSES = 10
@@ -314,7 +314,7 @@ class NumpyLoop:
 
     def _activate(self, z: np.ndarray) -> None:
         if self.w.activation == "relu":
-            fnmlp.activations.relu(z, out=z)  # max against a row of zeros, which NumPy vectorises
+            fnmlp.model.activations.relu(z, out=z)  # max against a row of zeros, which NumPy vectorises
         else:
             np.negative(z, out=z)
             np.exp(z, out=z)

@@ -262,7 +262,7 @@ def test_an_older_checkpoint_without_dropout_loss_or_l2_loads_with_the_defaults(
         del header["spec"][key]
     arrays = {name[:-4]: np.lib.format.read_array(__import__("io").BytesIO(data))
               for name, data in members.items() if name != "fnmlp.json.npy"}
-    fnmlp.checkpoint._write_atomically(str(path), json.dumps(header).encode(), arrays)
+    fnmlp.runs.checkpoint._write_atomically(str(path), json.dumps(header).encode(), arrays)
     loaded = fnmlp.load_params(path)[0]
     assert loaded == spec and loaded.dropout == (0.0, 0.0) and loaded.l2 == 0.0
     assert loaded.loss is fnmlp.SOFTMAX_CROSS_ENTROPY
@@ -270,7 +270,7 @@ def test_an_older_checkpoint_without_dropout_loss_or_l2_loads_with_the_defaults(
 
 @pytest.mark.parametrize("name", NEW_BUILTINS + ("linear",))
 def test_every_new_builtin_is_a_cli_activation(name):
-    from fnmlp import cli
+    from fnmlp.cli import train as cli
     config = cli.configure(cli.RECIPES["handout"], {"activation": [name]})
     spec = cli.build(config, num_features=784, num_classes=10, num_train=100).spec
     assert spec.activation_names == (name,) * len(config.hidden) + ("identity",)

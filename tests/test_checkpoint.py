@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import fnmlp
-from fnmlp import checkpoint
+from fnmlp.runs import checkpoint
 from fnmlp.training import fit, fit_from
 from helpers import random_problem, sgd_state
 

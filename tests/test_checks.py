@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fnmlp import _checks
+from fnmlp.utils import checks as _checks
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

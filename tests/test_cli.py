@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import fnmlp
-from fnmlp import cli
-from fnmlp.run_files import read_metrics
+from fnmlp.cli import train as cli
+from fnmlp.runs.files import read_metrics
 
 TINY = ["--limit", "400", "--batch-size", "50", "--hidden", "16", "--progress", "lines"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fnmlp
-from fnmlp import datasets
-from fnmlp.idx import parse_idx, read_checksums
+from fnmlp.datasets import mnist as datasets
+from fnmlp.datasets.idx import parse_idx, read_checksums
 
 TYPE_CODES = {"uint8": 0x08, "int8": 0x09, "int16": 0x0B, "int32": 0x0C, "float32": 0x0D, "float64": 0x0E}
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]

@@ -25,7 +25,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import fnmlp  # noqa: E402
-from fnmlp import estimators  # noqa: E402
+from fnmlp.estimators import base as estimators  # noqa: E402
 from fnmlp.estimators import MLPClassifier, MLPRegressor, NotFittedError  # noqa: E402
 
 SGD = dict(solver="sgd", alpha=0.0, nesterovs_momentum=False)  # what the exact comparisons write out by hand

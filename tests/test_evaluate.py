@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 import fnmlp
-from fnmlp import cli
-from fnmlp.evaluation import class_table, confusion_matrix, worst_mistakes
-from fnmlp.idx import read_idx
-from fnmlp.inputs import standardize
+from fnmlp.cli import train as cli
+from fnmlp.runs.evaluation import class_table, confusion_matrix, worst_mistakes
+from fnmlp.datasets.idx import read_idx
+from fnmlp.datasets.inputs import standardize
 
 OUTPUTS = {"confusion.png", "misclassified.png", "evaluation.json"}
 
@@ -96,7 +96,7 @@ def test_evaluate_prints_and_writes_the_figures_of_the_test_split(run_copy, mnis
 def test_evaluate_pngs_decode_to_the_figure_sizes(run_copy, capsys):
     import matplotlib.image
 
-    from fnmlp.evaluation_plots import CONFUSION_SIZE, DPI, mistakes_figure_size
+    from fnmlp.plots.evaluation import CONFUSION_SIZE, DPI, mistakes_figure_size
 
     assert cli.main(["evaluate", str(run_copy), "--mistakes", "8"]) == 0
     confusion = matplotlib.image.imread(run_copy / "confusion.png")
@@ -190,7 +190,7 @@ def test_confusion_table_and_worst_mistakes_on_a_small_example():
 def test_no_mistakes_still_draws_the_grid_with_a_note(tmp_path):
     import matplotlib.image
 
-    from fnmlp.evaluation_plots import DPI, mistakes_figure_size, plot_mistakes
+    from fnmlp.plots.evaluation import DPI, mistakes_figure_size, plot_mistakes
 
     plot_mistakes(np.zeros((0, 28, 28), np.uint8), [], [], [], tmp_path / "none.png", title="none")
     width, height = mistakes_figure_size(0)

@@ -6,8 +6,8 @@ import pytest
 
 import fnmlp
 from fnmlp import optimizers as optim
-from fnmlp.flat import FlatLayout
-from fnmlp.kernels import backward as _backward, forward as _forward
+from fnmlp.model.flat import FlatLayout
+from fnmlp.model.kernels import backward as _backward, forward as _forward
 from helpers import random_problem
 
 

@@ -17,9 +17,9 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 import fnmlp
-from fnmlp import cli
-from fnmlp.idx import read_idx
-from fnmlp.inputs import mnist_style, read_inputs, read_png
+from fnmlp.cli import train as cli
+from fnmlp.datasets.idx import read_idx
+from fnmlp.datasets.inputs import mnist_style, read_inputs, read_png
 
 TEST_IMAGES = fnmlp.datasets.MNIST_DIR / "t10k-images-idx3-ubyte.gz"
 

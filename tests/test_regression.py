@@ -112,7 +112,7 @@ def test_a_regression_network_fits_sin_through_the_functional_api():
     prediction = fnmlp.predict(spec, params, bn_state, x)
     mse = torch_mse_mean(prediction, y)
     assert mse < 1e-3, mse
-    loss_sum, totals = fnmlp.kernels.eval_totals(spec, params, bn_state, x, y)
+    loss_sum, totals = fnmlp.model.kernels.eval_totals(spec, params, bn_state, x, y)
     assert loss_sum / 200 == pytest.approx(mse, rel=1e-10)
     assert spec.loss.metric(totals) == pytest.approx(sklearn_r2(y, prediction), rel=1e-10)
     assert spec.loss.metric(totals) > 0.998

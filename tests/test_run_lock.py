@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 import fnmlp
-from fnmlp import cli, run_lock
-from fnmlp.checkpoint import load_train_state
-from fnmlp.run_files import read_metrics, write_metrics
+from fnmlp.cli import train as cli
+from fnmlp.runs import lock as run_lock
+from fnmlp.runs.checkpoint import load_train_state
+from fnmlp.runs.files import read_metrics, write_metrics
 
 ROOT = str(Path(fnmlp.__file__).parent.parent)
 TINY = ["--limit", "200", "--hidden", "16", "--progress", "none"]

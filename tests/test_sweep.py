@@ -19,8 +19,10 @@ import numpy as np
 import pytest
 
 import fnmlp
-from fnmlp import cli, run_lock, sweep
-from fnmlp.run_files import read_metrics
+from fnmlp.cli import train as cli
+from fnmlp.runs import lock as run_lock
+from fnmlp.sweep import runner as sweep
+from fnmlp.runs.files import read_metrics
 
 ROOT = str(Path(fnmlp.__file__).parent.parent)
 ENV = {**os.environ, "PYTHONPATH": ROOT, **sweep.BLAS_ENV}
@@ -89,7 +91,7 @@ def plain_trains(tmp_path, plan, epochs=None, names=None):
     argvs = [["train", *trial["argv"], "--epochs", str(epochs or trial["epochs"]), "--progress", "none",
               "--out", str(tmp_path / "plain" / trial["name"])] for trial in plan["trials"]
              if names is None or trial["name"] in names]
-    code = f"from fnmlp import cli\nfor argv in {argvs!r}:\n    assert cli.main(argv) == 0\n"
+    code = f"from fnmlp.cli import train as cli\nfor argv in {argvs!r}:\n    assert cli.main(argv) == 0\n"
     done = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return tmp_path / "plain"
@@ -188,7 +190,7 @@ def test_plans_expand_grids_in_order_and_draw_random_values_from_the_seed():
 
 def test_without_dask_the_sweep_says_how_to_install_it(tmp_path, capsys):
     path = write(tmp_path / "sweep.toml", "[grid]\nlr = [0.1]\n")
-    code = (f"import sys; sys.modules['distributed'] = None; from fnmlp import cli; "
+    code = (f"import sys; sys.modules['distributed'] = None; from fnmlp.cli import train as cli; "
             f"sys.exit(cli.main(['sweep', {str(path)!r}, '--out', {str(tmp_path / 'out')!r}]))")
     done = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stderr == f"fnmlp: error: {sweep.INSTALL_HINT}\n"

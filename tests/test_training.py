@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fnmlp
-from fnmlp.training import EpochStats, TrainingDiverged, _gather_into_buffers, evaluate, fit, fit_from
+from fnmlp.training.loop import EpochStats, TrainingDiverged, _gather_into_buffers, evaluate, fit, fit_from
 
 
 def problem(n=600, features=12, classes=3, seed=0):
@@ -189,7 +189,7 @@ def test_batches_are_gathered_into_reused_buffers_that_nothing_returned_holds(mo
         inner = _gather_into_buffers(batch_size, *arrays)
         return lambda array, rows: batches.append(inner(array, rows)) or batches[-1]
 
-    monkeypatch.setattr(fnmlp.training, "_gather_into_buffers", recording)
+    monkeypatch.setattr(fnmlp.training.loop, "_gather_into_buffers", recording)
     spec = small_spec()
     params, state = fnmlp.init_params(spec, 0)
     seen = []
@@ -207,8 +207,8 @@ def test_fit_checks_the_training_data_once(monkeypatch):
     spec = small_spec()
     params, state = fnmlp.init_params(spec, 0)
     checked = []
-    original = fnmlp.training._check_data
-    monkeypatch.setattr(fnmlp.training, "_check_data",
+    original = fnmlp.training.loop._check_data
+    monkeypatch.setattr(fnmlp.training.loop, "_check_data",
                         lambda name, *args: checked.append(name) or original(name, *args))
     fit(spec, params, state, fnmlp.sgd(0.1), (x, labels), (x, labels), epochs=1, batch_size=10)
     assert checked == ["train", "validation"]

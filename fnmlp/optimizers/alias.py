@@ -5,7 +5,7 @@ from __future__ import annotations
 import numbers
 from typing import Any, Callable, Union
 
-from .. import _checks
+from ..utils import checks as _checks
 from .base import Optimizer
 from .combine import chain
 from .transform import add_decayed_weights, scale_by_adam, scale_by_learning_rate, trace

@@ -8,9 +8,9 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .. import _checks
-from ..flat import FlatLayout
-from ..params import Params
+from ..utils import checks as _checks
+from ..model.flat import FlatLayout
+from ..model.params import Params
 from .base import flat_update, last_learning_rate
 
 

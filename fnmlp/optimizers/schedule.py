@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from .. import _checks
+from ..utils import checks as _checks
 
 
 def _nonneg(name):

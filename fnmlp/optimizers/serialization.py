@@ -17,7 +17,7 @@ from .combine import Chain
 from .schedule import Constant, ExponentialDecay, LinearWarmup, PiecewiseConstant, WarmupCosineDecay
 from .transform import (AdamState, AddDecayedWeights, ClipByGlobalNorm, ScaleByAdam, ScaleByLearningRate,
                         ScaleBySchedule, ScheduleState, Trace, TraceState)
-from ..params import Params
+from ..model.params import Params
 
 RECORDS = {cls.__name__: cls for cls in (
     Optimizer, Chain, Trace, ScaleByAdam, AddDecayedWeights, ScaleByLearningRate, ScaleBySchedule,

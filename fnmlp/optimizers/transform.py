@@ -13,10 +13,10 @@ from typing import Any, Callable, Optional, Union
 import attrs
 import numpy as np
 
-from .. import _checks
-from ..flat import FlatLayout
-from ..params import Params
-from ..tree import tree_leaves, tree_map
+from ..utils import checks as _checks
+from ..model.flat import FlatLayout
+from ..model.params import Params
+from ..model.tree import tree_leaves, tree_map
 from .base import EmptyState, zeros_like
 
 

@@ -1,0 +1,433 @@
+"""Training: epochs of shuffled mini-batches with per-epoch statistics, and evaluation.
+
+``run_epochs`` is the one loop. ``fit`` drives it with the pure functions, and
+``fnmlp.hw1.get_training_stats`` drives it with the handout's stateful ``MLP``, so both shuffle,
+batch, count and report identically.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+import time
+from typing import Any, Callable, Optional
+
+import attrs
+import numpy as np
+
+from ..utils import checks as _checks
+from ..model import inference
+from ..model.flat import FlatLayout
+from ..model.initializers import as_rng
+from ..model.kernels import loss_and_grads as _loss_and_grads
+from ..optimizers import Optimizer
+from ..model.params import BatchNormState, Params, astype, check_params, check_state
+from ..model.spec import MLPSpec
+from ..model.tree import readonly
+
+
+@attrs.frozen
+class EpochStats:
+    """One epoch: mean training loss and error over its batches as they were trained, then
+    validation loss and error in eval mode (NaN without validation data), its wall time, and the
+    learning rate of its last step (NaN for an optimizer without one)."""
+
+    epoch: int
+    train_loss: float
+    train_error: float
+    val_loss: float
+    val_error: float
+    seconds: float
+    lr: float = math.nan
+
+
+@attrs.frozen
+class EarlyStopping:
+    """Stop after ``patience`` epochs in which ``monitor`` (``"val_loss"`` or ``"val_error"``) did not
+    fall below the best value so far by more than ``min_delta``; ``fit`` then returns the best
+    epoch's parameters and BatchNorm state."""
+
+    patience: int = attrs.field(converter=lambda v: _checks.integer("patience", v, minimum=1))
+    min_delta: float = attrs.field(default=0.0, converter=lambda v: _checks.real("min_delta", v, minimum=0.0))
+    monitor: str = attrs.field(default="val_loss")
+
+    @monitor.validator
+    def _check_monitor(self, attribute: Any, value: Any) -> None:
+        if value not in ("val_loss", "val_error"):
+            _checks.fail(ValueError, "monitor", "'val_loss' or 'val_error'", _checks.describe(value))
+
+
+@attrs.frozen(eq=False)
+class EarlyStoppingState:
+    """``best``: the best monitored value so far (inf before any epoch), reached after epoch
+    ``best_epoch`` (0: none yet), whose ``params`` and ``bn_state`` are kept; ``bad_epochs``: epochs
+    since, without improvement."""
+
+    best: float
+    best_epoch: int
+    bad_epochs: int
+    params: Params
+    bn_state: BatchNormState
+
+
+@attrs.frozen(eq=False)
+class TrainState:
+    """Everything training needs to carry on exactly where it stopped, after ``epoch`` epochs.
+
+    ``order`` is the permutation of training rows, shuffled in place by ``rng`` at the start of each
+    epoch (as the handout does with ``np.random.shuffle``); ``rng`` is never used directly, only copied.
+    ``opt_state`` is the optimizer's state (``optimizer.init(params)`` at first). ``dropout_rng`` is a
+    second NumPy ``Generator``, for the model's own randomness, derived from ``rng`` without drawing
+    from it (``None``: derived when training starts). ``early_stopping`` is an
+    ``EarlyStoppingState`` once training with early stopping has begun, else ``None``.
+    """
+
+    params: Params
+    bn_state: BatchNormState
+    opt_state: Any
+    epoch: int
+    order: np.ndarray = attrs.field(converter=readonly)
+    rng: Any
+    dropout_rng: Any = None
+    early_stopping: Optional[EarlyStoppingState] = None
+
+
+@attrs.frozen(eq=False)
+class FitResult:
+    """What ``fit`` returns: the final ``TrainState`` (to continue from), one ``EpochStats`` per
+    epoch, and the test loss and error of the returned parameters (``None`` without test data).
+
+    ``params`` and ``bn_state`` are the final ones or, with early stopping, the best epoch's:
+    ``best_epoch`` (``None`` without early stopping); ``stopped_early`` says whether patience ran out.
+    """
+
+    final: TrainState
+    history: tuple
+    test_loss: Optional[float] = None
+    test_error: Optional[float] = None
+    stopped_early: bool = False
+
+    @property
+    def best_epoch(self) -> Optional[int]:
+        return self.final.early_stopping.best_epoch if self.final.early_stopping is not None else None
+
+    @property
+    def params(self) -> Params:
+        best = self.final.early_stopping
+        return best.params if best is not None and best.best_epoch else self.final.params
+
+    @property
+    def bn_state(self) -> BatchNormState:
+        best = self.final.early_stopping
+        return best.bn_state if best is not None and best.best_epoch else self.final.bn_state
+
+
+class TrainingDiverged(FloatingPointError):
+    """The training loss became NaN or infinite at ``epoch`` (1-based), ``batch`` (0-based).
+
+    ``history`` holds the completed epochs; ``last_good`` is the training state after the last of
+    them (for the stateful adapter, whose parameters are updated in place, it is ``None``).
+    """
+
+    def __init__(self, epoch: int, batch: int, loss: float, history: tuple, last_good: Any = None):
+        super().__init__(f"training diverged: the loss became {loss} at epoch {epoch}, batch {batch}; "
+                         f"the last good state is from epoch {epoch - 1}")
+        self.epoch, self.batch, self.loss = epoch, batch, loss
+        self.history, self.last_good = history, last_good
+
+
+def run_epochs(step: Callable, evaluate: Callable, carry: Any, x: np.ndarray, labels: np.ndarray, *,
+               order: np.ndarray, shuffle: Callable[[np.ndarray], None], first_epoch: int, last_epoch: int,
+               batch_size: int, gather: Callable = None, on_batch: Callable = None,
+               on_epoch: Callable = None, learning_rate: Callable = None, metric: Callable = None) -> tuple:
+    """Train epochs ``first_epoch..last_epoch`` (1-based); returns ``(carry, history)``.
+
+    Each epoch calls ``shuffle(order)``, then ``step(carry, xb, yb) -> (carry, loss_sum, totals)`` on
+    consecutive batches of ``batch_size`` rows taken in ``order`` (the last may be smaller), then
+    ``evaluate(carry) -> (val_loss, val_error)``. ``totals`` are a batch's additive metric totals (a
+    count of wrong rows, or a ``Loss.metric_totals`` array); the epoch's figure is ``metric(sum of
+    totals)`` (default: ``sum / rows``, the error rate of wrong counts). ``gather(array, rows)``
+    takes the batch rows (default ``array[rows]``). ``on_batch(epoch, batch, num_batches, loss, error)``
+    sees the running figures; ``on_epoch(stats, carry, order)`` sees each finished epoch, and no epoch
+    follows if it returns ``True``. ``learning_rate(carry)`` gives ``EpochStats.lr`` (default NaN). A non-finite batch loss raises
+    ``TrainingDiverged`` at once (overflow warnings on the way there are silenced). The arguments are
+    checked before the first ``shuffle``.
+    """
+    n = x.shape[0]
+    if labels.shape[0] != n:
+        _checks.fail(ValueError, "labels", f"{n} rows, as many as x", labels.shape[0])
+    _checks.permutation("order", order, n)
+    first_epoch = _checks.integer("first_epoch", first_epoch, minimum=1)
+    last_epoch = _checks.integer("last_epoch", last_epoch)
+    batch_size = _checks.integer("batch_size", batch_size, minimum=1, maximum=n)
+    gather = gather or (lambda array, rows: array[rows])
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below, by the loss
+        return _epochs(step, evaluate, carry, x, labels, order, shuffle, first_epoch, last_epoch,
+                       batch_size, gather, on_batch, on_epoch, learning_rate, metric)
+
+
+def _epochs(step, evaluate, carry, x, labels, order, shuffle, first_epoch, last_epoch, batch_size, gather,
+            on_batch, on_epoch, learning_rate, metric):
+    n = x.shape[0]
+    num_batches = -(-n // batch_size)
+    history = []
+    for epoch in range(first_epoch, last_epoch + 1):
+        started = time.perf_counter()
+        shuffle(order)
+        loss_sum, totals = 0.0, 0
+        for batch, begin in enumerate(range(0, n, batch_size)):
+            rows = order[begin:begin + batch_size]
+            carry, batch_loss, batch_totals = step(carry, gather(x, rows), gather(labels, rows))
+            if not math.isfinite(batch_loss):
+                raise TrainingDiverged(epoch, batch, float(batch_loss), tuple(history))
+            loss_sum += batch_loss
+            totals = totals + batch_totals
+            if on_batch is not None:
+                seen = min(begin + batch_size, n)
+                on_batch(epoch, batch, num_batches, loss_sum / seen, totals / seen if metric is None else metric(totals))
+        val_loss, val_error = evaluate(carry)
+        lr = math.nan if learning_rate is None else float(learning_rate(carry))
+        stats = EpochStats(epoch, loss_sum / n, float(totals / n if metric is None else metric(totals)),
+                           float(val_loss), float(val_error), time.perf_counter() - started, lr)
+        history.append(stats)
+        if on_epoch is not None and on_epoch(stats, carry, order) is True:
+            break
+    return carry, tuple(history)
+
+
+def evaluate(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: Any, targets: Any) -> tuple:
+    """Eval mode on ``x``: ``(mean loss, metric)``, the spec's loss (without the L2 penalty) and its
+    metric: the classification error (a fraction) for softmax cross-entropy, R^2 for MSE."""
+    _checks.instance("spec", spec, MLPSpec)
+    check_params(spec, params, finite=True)
+    check_state(spec, bn_state, "bn_state", finite=True)
+    x, targets = _check_xy("x", "targets", spec, x, targets)
+    return inference.evaluate(spec, params, bn_state, x, targets)
+
+
+def initial_state(params: Params, bn_state: BatchNormState, optimizer: Optimizer, num_train: int,
+                  rng: Any = None) -> TrainState:
+    """The ``TrainState`` before the first epoch: ``optimizer.init(params)``, rows in order
+    ``0..num_train-1``, a copy of ``rng`` (the caller's generator stays the caller's) and a
+    ``dropout_rng`` derived from it without drawing from it."""
+    _checks.instance("optimizer", optimizer, Optimizer)
+    num_train = _checks.integer("num_train", num_train, minimum=1)
+    rng = copy.deepcopy(as_rng(rng))
+    return TrainState(params, bn_state, optimizer.init(params), 0, np.arange(num_train), rng, derived_rng(rng))
+
+
+def derived_rng(rng: Any) -> np.random.Generator:
+    """A new ``Generator`` seeded from a hash of ``rng``'s state: the same state gives the same
+    generator, and ``rng`` draws nothing."""
+    state = rng.get_state(legacy=False) if isinstance(rng, np.random.RandomState) else rng.bit_generator.state
+    digest = hashlib.sha256(b"fnmlp.dropout_rng")
+
+    def feed(value: Any) -> None:
+        if isinstance(value, dict):
+            for key in sorted(value):
+                digest.update(str(key).encode())
+                feed(value[key])
+        elif isinstance(value, np.ndarray):
+            digest.update(value.tobytes())
+        else:
+            digest.update(repr(value).encode())
+
+    feed(state)
+    return np.random.default_rng(np.frombuffer(digest.digest(), np.uint32))
+
+
+def fit(spec: MLPSpec, params: Params, bn_state: BatchNormState, optimizer: Optimizer, train: Any,
+        validation: Any = None, test: Any = None, *, epochs: int, batch_size: int, rng: Any = None,
+        early_stopping: Optional[EarlyStopping] = None, on_batch: Callable = None,
+        on_epoch: Callable = None) -> FitResult:
+    """Train from ``params`` for ``epochs`` epochs of mini-batches and ``optimizer`` (any
+    ``fnmlp.optimizers.Optimizer``; a schedule steps once per batch); returns a ``FitResult``.
+
+    ``train``, ``validation`` and ``test`` are ``(x, labels)`` pairs (or records with ``x`` and ``y``):
+    ``x`` ``(n, n[0])`` float32 or float64, the dtype training runs in; labels integer ``(n,)`` or
+    one-hot. ``rng`` (a seed or a NumPy generator) shuffles the rows each epoch; seeding it as the
+    handout seeds ``np.random`` reproduces ``fnmlp.hw1.get_training_stats``. ``early_stopping`` (an
+    ``EarlyStopping``, which needs ``validation``) may end training sooner and returns the best
+    epoch's parameters. ``on_batch`` and ``on_epoch(stats, train_state)`` observe progress
+    (``on_epoch`` is where to checkpoint).
+    """
+    _checks.instance("spec", spec, MLPSpec)
+    check_params(spec, params, finite=True)
+    check_state(spec, bn_state, "bn_state", finite=True)
+    train = _check_data("train", spec, train)
+    start = initial_state(params, bn_state, optimizer, train[0].shape[0], rng)
+    return _fit_from(spec, optimizer, start, train, validation, test, epochs=epochs, batch_size=batch_size,
+                     early_stopping=early_stopping, on_batch=on_batch, on_epoch=on_epoch)
+
+
+def fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: Any, validation: Any = None,
+             test: Any = None, *, epochs: int, batch_size: int, early_stopping: Optional[EarlyStopping] = None,
+             on_batch: Callable = None, on_epoch: Callable = None) -> FitResult:
+    """Continue training from ``start`` (e.g. a loaded checkpoint) until ``epochs`` epochs in total.
+
+    Training ``k`` epochs and continuing to ``epochs`` gives bit for bit what training ``epochs``
+    epochs at once gives (pass the same ``optimizer`` and ``early_stopping``). ``start`` is left as
+    it was. Every argument is checked before the first batch: shapes against ``spec``, finite data
+    and parameters, ``start.opt_state`` a state of ``optimizer`` for these parameters, ``start.order``
+    a permutation of the training rows, ``epochs`` at least ``start.epoch``.
+    """
+    _checks.instance("spec", spec, MLPSpec)
+    return _fit_from(spec, optimizer, start, _check_data("train", spec, train), validation, test, epochs=epochs,
+                     batch_size=batch_size, early_stopping=early_stopping, on_batch=on_batch, on_epoch=on_epoch)
+
+
+def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tuple, validation: Any, test: Any, *,
+              epochs: int, batch_size: int, early_stopping: Optional[EarlyStopping], on_batch: Callable,
+              on_epoch: Callable) -> FitResult:
+    """``fit_from`` with ``train`` as ``_check_data`` returns it (so ``fit`` checks it only once)."""
+    _checks.instance("optimizer", optimizer, Optimizer)
+    _checks.instance("start", start, TrainState)
+    x, y = train
+    val = _check_data("validation", spec, validation, x.dtype) if validation is not None else None
+    tst = _check_data("test", spec, test, x.dtype) if test is not None else None
+    epochs = _checks.integer("epochs", epochs, minimum=0)
+    batch_size = _checks.integer("batch_size", batch_size, minimum=1, maximum=x.shape[0])
+    if early_stopping is not None:
+        _checks.instance("early_stopping", early_stopping, EarlyStopping)
+        if val is None:
+            _checks.fail(ValueError, "validation", f"data for early stopping to monitor {early_stopping.monitor}",
+                         None)
+    on_batch = _checks.optional_callable("on_batch", on_batch)
+    on_epoch = _checks.optional_callable("on_epoch", on_epoch)
+    _check_start(spec, optimizer, start, x.shape[0])
+    if epochs < start.epoch:
+        _checks.fail(ValueError, "epochs", f"a total of at least {start.epoch}, the epochs start has done", epochs)
+
+    # fit's own copies of the parameters and the optimizer state's arrays, as flat buffers updated in
+    # place batch after batch (about 2x faster than new arrays every step on large layers); what
+    # leaves fit is a copy.
+    layout = FlatLayout.of(start.params, x.dtype)
+    weights, opt_state = layout.flatten(start.params), layout.flatten_tree(start.opt_state)
+    params = layout.unflatten(weights)
+    grads = np.empty_like(weights)
+    grads_out = layout.split(grads)
+    bn_state = astype(start.bn_state, x.dtype)
+    order = start.order.copy()
+    rng = copy.deepcopy(start.rng)
+    dropout_rng = copy.deepcopy(start.dropout_rng) if start.dropout_rng is not None else derived_rng(rng)
+    stopping = start.early_stopping if early_stopping is not None else None
+    if early_stopping is not None and stopping is None:
+        stopping = EarlyStoppingState(math.inf, 0, 0, start.params, start.bn_state)
+
+    metric_totals = spec.loss.metric_totals
+
+    def step(carry: tuple, xb: np.ndarray, yb: np.ndarray) -> tuple:
+        bn_state, opt_state = carry
+        mean_loss, outputs, _, bn_state = _loss_and_grads(spec, params, bn_state, xb, yb, rng=dropout_rng,
+                                                          out=grads_out)
+        opt_state = optimizer.update_flat(grads, opt_state, weights, layout)
+        return (bn_state, opt_state), mean_loss * xb.shape[0], metric_totals(outputs, yb)
+
+    def validate(carry: tuple) -> tuple:
+        return inference.evaluate(spec, params, carry[0], *val) if val is not None else (np.nan, np.nan)
+
+    latest = start
+
+    def epoch_done(stats: EpochStats, carry: tuple, order: np.ndarray) -> bool:
+        nonlocal latest, stopping
+        bn_state, opt_state = carry
+        new_params = layout.unflatten(weights.copy())
+        if early_stopping is not None:
+            stopping = _watch(early_stopping, stopping, stats, new_params, bn_state, spec.loss.greater_is_better)
+        latest = TrainState(new_params, bn_state, layout.unflatten_tree(opt_state, copy=True), stats.epoch,
+                            order.copy(), copy.deepcopy(rng), copy.deepcopy(dropout_rng), stopping)
+        if on_epoch is not None:
+            on_epoch(stats, latest)
+        return _patience_ran_out(early_stopping, stopping)
+
+    last_epoch = start.epoch if _patience_ran_out(early_stopping, stopping) else epochs
+    try:
+        _, history = run_epochs(step, validate, (bn_state, opt_state), x, y, order=order, shuffle=rng.shuffle,
+                                first_epoch=start.epoch + 1, last_epoch=last_epoch, batch_size=batch_size,
+                                gather=_gather_into_buffers(batch_size, x, y), on_batch=on_batch,
+                                on_epoch=epoch_done, learning_rate=lambda carry: optimizer.learning_rate(carry[1]),
+                                metric=spec.loss.metric)
+    except TrainingDiverged as diverged:
+        raise TrainingDiverged(diverged.epoch, diverged.batch, diverged.loss, diverged.history, latest) from None
+    result = FitResult(latest, history, stopped_early=_patience_ran_out(early_stopping, latest.early_stopping))
+    if tst is not None:
+        test_loss, test_error = inference.evaluate(spec, result.params, result.bn_state, *tst)
+        result = attrs.evolve(result, test_loss=test_loss, test_error=test_error)
+    return result
+
+
+def _watch(config: EarlyStopping, state: EarlyStoppingState, stats: EpochStats, params: Params,
+           bn_state: BatchNormState, metric_greater_is_better: bool) -> EarlyStoppingState:
+    """The early-stopping state after ``stats``' epoch, whose parameters are ``params``. A metric that
+    grows as the model improves (R^2) is watched negated, so that lower is better for every monitor."""
+    value = getattr(stats, config.monitor)
+    if config.monitor == "val_error" and metric_greater_is_better:
+        value = -value
+    if value < state.best - config.min_delta:
+        return EarlyStoppingState(float(value), stats.epoch, 0, params, bn_state)
+    return attrs.evolve(state, bad_epochs=state.bad_epochs + 1)
+
+
+def _patience_ran_out(config: Optional[EarlyStopping], state: Optional[EarlyStoppingState]) -> bool:
+    return config is not None and state is not None and state.bad_epochs >= config.patience
+
+
+def _gather_into_buffers(batch_size: int, *arrays: np.ndarray) -> Callable:
+    """A ``run_epochs`` gather that takes each array's batch rows into a buffer of its own, reused
+    batch after batch (about 10-30% faster than ``array[rows]``): only for a step that keeps no
+    reference to its batch once it returns, and rows known to be in range."""
+    buffers = {id(array): np.empty((batch_size, *array.shape[1:]), array.dtype) for array in arrays}
+
+    def gather(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return np.take(array, rows, axis=0, out=buffers[id(array)][:rows.shape[0]], mode="wrap")
+
+    return gather
+
+
+def _check_data(name: str, spec: MLPSpec, data: Any, dtype: Any = None) -> tuple:
+    """``(x, targets)`` from a pair or a record with ``x`` and ``y``, checked against ``spec``."""
+    if attrs.has(type(data)) and hasattr(data, "x") and hasattr(data, "y"):
+        x, labels = data.x, data.y
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        x, labels = data
+    else:
+        _checks.fail(TypeError, name, "an (x, labels) pair", _checks.describe(data))
+    return _check_xy(f"{name} x", f"{name} labels", spec, x, labels, dtype)
+
+
+def _check_xy(x_name: str, labels_name: str, spec: MLPSpec, x: Any, labels: Any, dtype: Any = None) -> tuple:
+    """``(x, targets)``, ``x`` finite in ``dtype`` (default: its own float dtype) and the targets as the
+    spec's loss takes them (class indices for cross-entropy, floats of ``x``'s dtype for MSE)."""
+    x = _checks.float_array(x_name, x, ndim=2, width=spec.layer_sizes[0], finite=False)
+    if dtype is not None:
+        with np.errstate(over="ignore"):  # values past float32's range become inf, refused below
+            x = x.astype(dtype, copy=False)
+    _checks.all_finite(x_name, x)
+    labels = spec.loss.targets(labels, spec.layer_sizes[-1], labels_name)
+    if labels.dtype.kind == "f":
+        labels = labels.astype(x.dtype, copy=False)
+    if labels.shape[0] != x.shape[0]:
+        _checks.fail(ValueError, labels_name, f"{x.shape[0]} rows, as many as {x_name}", labels.shape[0])
+    return x, labels
+
+
+def _check_start(spec: MLPSpec, optimizer: Optimizer, start: TrainState, num_train: int) -> None:
+    """Raise unless ``fit_from`` can continue ``start`` on ``num_train`` training rows with ``optimizer``."""
+    _checks.integer("start.epoch", start.epoch, minimum=0)
+    check_params(spec, start.params, "start.params", finite=True)
+    check_state(spec, start.bn_state, "start.bn_state", finite=True)
+    optimizer.check_state("start.opt_state", start.opt_state, start.params, finite=True)
+    _checks.permutation("start.order", start.order, num_train)
+    for name in ("rng", "dropout_rng"):
+        value = getattr(start, name)
+        if not isinstance(value, (np.random.Generator, np.random.RandomState)) and not (
+                name == "dropout_rng" and value is None):
+            _checks.fail(TypeError, f"start.{name}", "a NumPy Generator or RandomState", type(value).__name__)
+    stopping = start.early_stopping
+    if stopping is not None:
+        _checks.instance("start.early_stopping", stopping, EarlyStoppingState)
+        _checks.integer("start.early_stopping.best_epoch", stopping.best_epoch, minimum=0, maximum=start.epoch)
+        _checks.integer("start.early_stopping.bad_epochs", stopping.bad_epochs, minimum=0)
+        check_params(spec, stopping.params, "start.early_stopping.params", finite=True)
+        check_state(spec, stopping.bn_state, "start.early_stopping.bn_state", finite=True)
