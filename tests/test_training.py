@@ -341,3 +341,22 @@ def test_the_dropout_generator_is_derived_without_drawing_from_the_shuffling_one
     assert fnmlp.initial_state(params, state, opt, 10, 6).dropout_rng.random() == other != again.dropout_rng.random()
     legacy = fnmlp.initial_state(params, state, opt, 10, np.random.RandomState(0))
     assert isinstance(legacy.dropout_rng, np.random.Generator)
+
+
+def test_on_epoch_returning_true_stops_training_after_that_epoch():
+    spec = fnmlp.MLPSpec((4, 5, 3), ("relu", "identity"))
+    params, state = fnmlp.init_params(spec, rng=0)
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((30, 4)), rng.integers(0, 3, 30)
+    seen = []
+
+    def on_epoch(stats, train_state):
+        seen.append(train_state.epoch)
+        return stats.epoch == 2
+
+    result = fnmlp.fit(spec, params, state, fnmlp.sgd(0.1), (x, y), epochs=5, batch_size=10, rng=0,
+                       on_epoch=on_epoch)
+    full = fnmlp.fit(spec, params, state, fnmlp.sgd(0.1), (x, y), epochs=2, batch_size=10, rng=0)
+    assert seen == [1, 2] and len(result.history) == 2 and result.final.epoch == 2
+    assert result.stop_requested and not result.stopped_early and not full.stop_requested
+    assert fnmlp.tree_allclose(result.params, full.params, rtol=0, atol=0)

@@ -99,7 +99,8 @@ class FitResult:
     epoch, and the test loss and error of the returned parameters (``None`` without test data).
 
     ``params`` and ``bn_state`` are the final ones or, with early stopping, the best epoch's:
-    ``best_epoch`` (``None`` without early stopping); ``stopped_early`` says whether patience ran out.
+    ``best_epoch`` (``None`` without early stopping); ``stopped_early`` says whether patience ran out,
+    ``stop_requested`` whether ``on_epoch`` asked training to stop.
     """
 
     final: TrainState
@@ -107,6 +108,7 @@ class FitResult:
     test_loss: Optional[float] = None
     test_error: Optional[float] = None
     stopped_early: bool = False
+    stop_requested: bool = False
 
     @property
     def best_epoch(self) -> Optional[int]:
@@ -250,7 +252,8 @@ def fit(spec: MLPSpec, params: Params, bn_state: BatchNormState, optimizer: Opti
     handout seeds ``np.random`` reproduces ``fnmlp.hw1.get_training_stats``. ``early_stopping`` (an
     ``EarlyStopping``, which needs ``validation``) may end training sooner and returns the best
     epoch's parameters. ``on_batch`` and ``on_epoch(stats, train_state)`` observe progress
-    (``on_epoch`` is where to checkpoint).
+    (``on_epoch`` is where to checkpoint); when ``on_epoch`` returns ``True``, no epoch follows and
+    the result says ``stop_requested``.
     """
     _checks.instance("spec", spec, MLPSpec)
     check_params(spec, params, finite=True)
@@ -327,19 +330,18 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
     def validate(carry: tuple) -> tuple:
         return inference.evaluate(spec, params, carry[0], *val) if val is not None else (np.nan, np.nan)
 
-    latest = start
+    latest, stop_requested = start, False
 
     def epoch_done(stats: EpochStats, carry: tuple, order: np.ndarray) -> bool:
-        nonlocal latest, stopping
+        nonlocal latest, stopping, stop_requested
         bn_state, opt_state = carry
         new_params = layout.unflatten(weights.copy())
         if early_stopping is not None:
             stopping = _watch(early_stopping, stopping, stats, new_params, bn_state, spec.loss.greater_is_better)
         latest = TrainState(new_params, bn_state, layout.unflatten_tree(opt_state, copy=True), stats.epoch,
                             order.copy(), copy.deepcopy(rng), copy.deepcopy(dropout_rng), stopping)
-        if on_epoch is not None:
-            on_epoch(stats, latest)
-        return _patience_ran_out(early_stopping, stopping)
+        stop_requested = on_epoch is not None and on_epoch(stats, latest) is True
+        return stop_requested or _patience_ran_out(early_stopping, stopping)
 
     last_epoch = start.epoch if _patience_ran_out(early_stopping, stopping) else epochs
     try:
@@ -350,7 +352,8 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
                                 metric=spec.loss.metric)
     except TrainingDiverged as diverged:
         raise TrainingDiverged(diverged.epoch, diverged.batch, diverged.loss, diverged.history, latest) from None
-    result = FitResult(latest, history, stopped_early=_patience_ran_out(early_stopping, latest.early_stopping))
+    result = FitResult(latest, history, stopped_early=_patience_ran_out(early_stopping, latest.early_stopping),
+                       stop_requested=stop_requested)
     if tst is not None:
         test_loss, test_error = inference.evaluate(spec, result.params, result.bn_state, *tst)
         result = attrs.evolve(result, test_loss=test_loss, test_error=test_error)
