@@ -8,7 +8,7 @@ import os
 import pytest
 from hypothesis import settings
 
-from fnmlp.cli import train as cli
+from fnmlp import cli
 
 settings.register_profile("dev", deadline=None)
 settings.register_profile("ci", deadline=None, derandomize=True, database=None, print_blob=True)

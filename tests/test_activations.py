@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import fnmlp
+from fnmlp.runs.train import configure
 import fnmlp.hw1 as hw1
 from helpers import random_problem, reference_activation
 
@@ -270,9 +271,9 @@ def test_an_older_checkpoint_without_dropout_loss_or_l2_loads_with_the_defaults(
 
 @pytest.mark.parametrize("name", NEW_BUILTINS + ("linear",))
 def test_every_new_builtin_is_a_cli_activation(name):
-    from fnmlp.cli import train as cli
-    config = cli.configure(cli.RECIPES["handout"], {"activation": [name]})
-    spec = cli.build(config, num_features=784, num_classes=10, num_train=100).spec
+    from fnmlp import cli
+    config = configure(fnmlp.config.RECIPES["handout"], {"activation": [name]})
+    spec = fnmlp.config.build(config, num_features=784, num_classes=10, num_train=100).spec
     assert spec.activation_names == (name,) * len(config.hidden) + ("identity",)
 
 

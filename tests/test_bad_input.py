@@ -20,7 +20,7 @@ import pytest
 
 import fnmlp
 import fnmlp.hw1 as hw1
-from fnmlp.cli import train as cli
+from fnmlp import cli
 from fnmlp.config import TrainConfig, build
 from helpers import replace_leaf, sgd_state
 

@@ -13,7 +13,10 @@ import numpy as np
 import pytest
 
 import fnmlp
-from fnmlp.cli import train as cli
+from fnmlp.runs import train as run_files
+from fnmlp.runs.train import configure
+from fnmlp import cli
+from fnmlp.cli import train as train_command
 from fnmlp.runs.files import read_metrics
 
 TINY = ["--limit", "400", "--batch-size", "50", "--hidden", "16", "--progress", "lines"]
@@ -35,7 +38,7 @@ def test_train_end_to_end_writes_every_output(tmp_path):
     with open(out / "metrics.csv", newline="") as file:
         rows = list(csv.DictReader(file))
     assert list(rows[0]) == ["epoch", "train_loss", "train_error", "val_loss", "val_error", "seconds", "lr"]
-    assert [float(row["lr"]) for row in rows] == [cli.DEFAULTS["lr"]] * 2
+    assert [float(row["lr"]) for row in rows] == [train_command.DEFAULTS["lr"]] * 2
     assert [int(row["epoch"]) for row in rows] == [1, 2]
     assert all(0 <= float(row["val_error"]) <= 1 and float(row["train_loss"]) > 0 for row in rows)
 
@@ -167,14 +170,14 @@ def test_help_explains_every_option():
 
 def test_ctrl_c_while_saving_an_epoch_leaves_outputs_of_the_last_saved_one(tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
-    save = cli.save_run_checkpoint
+    save = run_files.save_run_checkpoint
 
     def interrupted_at_epoch_2(run, state, history):
         if state.epoch == 2:
             raise KeyboardInterrupt
         save(run, state, history)
 
-    monkeypatch.setattr(cli, "save_run_checkpoint", interrupted_at_epoch_2)
+    monkeypatch.setattr(run_files, "save_run_checkpoint", interrupted_at_epoch_2)
     assert cli.main(["train", *TINY, "--epochs", "3", "--out", str(out)]) == cli.EXIT_INTERRUPTED
     summary = json.loads((out / "summary.json").read_text())
     assert summary["epochs_completed"] == 1
@@ -207,13 +210,13 @@ def test_the_recipes_options_are_recorded_and_flags_override_them(tmp_path, caps
     assert cli.main(["train", "--recipe", "best", "--hidden", "32", "--epochs", "1", "--limit", "300",
                      "--progress", "none", "--out", str(out)]) == 0
     config = json.loads((out / "summary.json").read_text())["config"]
-    best = cli.RECIPES["best"]
+    best = fnmlp.config.RECIPES["best"]
     assert config["recipe"] == "best" and config["hidden"] == [32] and config["epochs"] == 1
     assert (config["optimizer"], config["nesterov"], config["schedule"], config["dropout"], config["dtype"]) == \
         (best.optimizer, best.nesterov, best.schedule, list(best.dropout), best.dtype)
     spec, optimizer, state, _ = fnmlp.load_train_state(out / "checkpoint.npz")
-    assert spec.layer_sizes == (784, 32, 10) and spec.dropout == cli.build(
-        cli.configure(best, {"hidden": [32]}), num_features=784, num_classes=10, num_train=300).spec.dropout
+    assert spec.layer_sizes == (784, 32, 10) and spec.dropout == fnmlp.config.build(
+        configure(best, {"hidden": [32]}), num_features=784, num_classes=10, num_train=300).spec.dropout
     rows = list(csv.DictReader(open(out / "metrics.csv")))
     assert list(rows[0])[-1] == "lr" and 0 <= float(rows[0]["lr"]) < best.lr  # the cosine schedule has decayed
 

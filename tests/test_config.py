@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fnmlp
-from fnmlp.cli import train as cli
+from fnmlp import cli
 from fnmlp.config import (RECIPES, ConfigError, TrainConfig, build, layer_activations, layer_dropout,
                           learning_rate)
 

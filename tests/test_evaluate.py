@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import fnmlp
-from fnmlp.cli import train as cli
+from fnmlp import cli
 from fnmlp.runs.evaluation import class_table, confusion_matrix, worst_mistakes
 from fnmlp.datasets.idx import read_idx
 from fnmlp.datasets.inputs import standardize

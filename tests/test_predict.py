@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 import fnmlp
-from fnmlp.cli import train as cli
+from fnmlp import cli
 from fnmlp.datasets.idx import read_idx
 from fnmlp.datasets.inputs import mnist_style, read_inputs, read_png
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import fnmlp
-from fnmlp.cli import train as cli
+from fnmlp import cli
 from fnmlp.runs import lock as run_lock
 from fnmlp.runs.checkpoint import load_train_state
 from fnmlp.runs.files import read_metrics, write_metrics

@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 
 import fnmlp
-from fnmlp.cli import train as cli
+from fnmlp import cli
+from fnmlp.cli import train as train_command
 from fnmlp.runs import lock as run_lock
-from fnmlp.sweep import runner as sweep
+from fnmlp import sweep
 from fnmlp.runs.files import read_metrics
 
 ROOT = str(Path(fnmlp.__file__).parent.parent)
@@ -51,7 +52,7 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def local():
     """An embedded LocalCluster of two worker processes, shared by the tests that need one."""
-    with sweep._connect(2, None) as client:
+    with sweep.connect(2, None) as client:
         yield client
 
 
@@ -88,10 +89,11 @@ def rows_of(directory):
 def plain_trains(tmp_path, plan, epochs=None, names=None):
     """Train the trials of ``plan`` (those in ``names``, default all) with a plain ``fnmlp train`` each,
     in one subprocess, BLAS at one thread."""
-    argvs = [["train", *trial["argv"], "--epochs", str(epochs or trial["epochs"]), "--progress", "none",
-              "--out", str(tmp_path / "plain" / trial["name"])] for trial in plan["trials"]
-             if names is None or trial["name"] in names]
-    code = f"from fnmlp.cli import train as cli\nfor argv in {argvs!r}:\n    assert cli.main(argv) == 0\n"
+    jobs = [(trial["options"], epochs or trial["epochs"], str(tmp_path / "plain" / trial["name"]))
+            for trial in plan["trials"] if names is None or trial["name"] in names]
+    code = ("from fnmlp.runs import train_run\nfrom fnmlp.sweep import trial_config\n"
+            f"for options, epochs, out in {jobs!r}:\n"
+            "    assert train_run(trial_config(options, epochs), out).status == 'completed'\n")
     done = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return tmp_path / "plain"
@@ -114,11 +116,11 @@ def assert_same_params(a, b):
     ("[grid]\n", "grid: expected at least one option with a list of values, got an empty grid"),
     ("[grid]\nlr = []\n", "grid.lr: expected a non-empty list of values, got []"),
     ("[grid]\nlr = 0.1\n", "grid.lr: expected a non-empty list of values, got 0.1"),
-    ("[grid]\nlr = ['fast', 0.1]\n", "grid.lr[0]: --lr: expected a number, got 'fast'"),
-    ("[grid]\nhidden = [[16, 'wide']]\n", "grid.hidden[0]: --hidden: expected an integer, got 'wide'"),
-    ("[grid]\ninit = ['zeros']\n", "grid.init[0]: --init: invalid choice: 'zeros'"),
-    ("[grid]\nlr = [true]\n", "grid.lr[0]: expected a value for --lr, got True"),
-    ("[base]\nepochs = [2, 3]\n[grid]\nlr = [0.1]\n", "base.epochs: expected a single value for --epochs"),
+    ("[grid]\nlr = ['fast', 0.1]\n", "grid.lr[0]: expected a number, got 'fast'"),
+    ("[grid]\nhidden = [[16, 'wide']]\n", "grid.hidden[0]: expected whole layer sizes, got 16 wide"),
+    ("[grid]\ninit = ['zeros']\n", "grid.init[0]: expected one of normal, lecun, xavier, he, got 'zeros'"),
+    ("[grid]\nlr = [true]\n", "grid.lr[0]: expected a number, got True"),
+    ("[base]\nepochs = [2, 3]\n[grid]\nlr = [0.1]\n", "base.epochs: expected a single value for epochs, got [2, 3]"),
     ("[random]\nsamples = 3\nlr = {log_uniform = [0, 0.1]}\n",
      "random.lr.log_uniform: expected 0 < low < high, got [0, 0.1]"),
     ("[random]\nsamples = 3\nmomentum = {uniform = [0.9, 0.5]}\n",
@@ -128,13 +130,13 @@ def assert_same_params(a, b):
     ("[random]\nsamples = 3\nhidden = {choice = []}\n", "random.hidden.choice: expected a non-empty list"),
     ("[random]\nsamples = 0\nlr = {uniform = [0.1, 0.2]}\n", "random.samples: expected an integer >= 1"),
     ("[random]\nsamples = 2\nmomentum = {uniform = [0.5, 1.5]}\n",
-     "random.momentum.uniform: --momentum: expected a number in [0, 1), got 1.5"),
+     "random.momentum.uniform: momentum: expected a number in [0, 1), got 1.5"),
     ("[grid]\nlr = [0.1]\n[random]\nsamples = 1\n", "grid: expected either a grid or a random block, not both"),
     ("seed = -1\n[grid]\nlr = [0.1]\n", "seed: expected an integer >= 0"),
     ("trials = 3\n[grid]\nlr = [0.1]\n", "trials: unknown key; expected base, grid, random and seed"),
     ("[grid]\nactivation = ['relu']\nhidden = [[16, 8]]\nbn = [5]\n",
-     "trial 000 (activation=relu, hidden=16 8, bn=5): --bn: expected at most 3, the number of layers, got 5"),
-    ("[grid]\nlr = [0.1, -1]\n", "trial 001 (lr=-1): --lr: expected a finite number >= 0, got -1.0"),
+     "trial 000 (activation=relu, hidden=16 8, bn=5): bn: expected at most 3, the number of layers, got 5"),
+    ("[grid]\nlr = [0.1, -1]\n", "grid.lr[1]: expected a finite number >= 0, got -1.0"),
     ("[grid]\nlr = [0.1\n", "not a valid TOML file"),
 ])
 def test_a_bad_sweep_file_gets_one_line_naming_the_key_and_no_trial_starts(tmp_path, capsys, text, message):
@@ -149,13 +151,18 @@ def test_json_sweep_files_and_bad_halving_and_epochs_swept_under_halving(tmp_pat
     path = tmp_path / "sweep.json"
     path.write_text(json.dumps({"base": {"hidden": "wide"}, "grid": {"lr": [0.1]}}))
     assert cli.main(["sweep", str(path), "--out", str(tmp_path / "out")]) == cli.EXIT_USAGE
-    assert capsys.readouterr().err == f"fnmlp: error: {path}: base.hidden: --hidden: expected an integer, got 'wide'\n"
+    assert capsys.readouterr().err == f"fnmlp: error: {path}: base.hidden: expected whole layer sizes, got wide\n"
     path = write(tmp_path / "sweep.toml", "[grid]\nepochs = [2, 4]\n")
     assert cli.main(["sweep", str(path), "--out", str(tmp_path / "out"), "--halving", "1"]) == cli.EXIT_USAGE
     assert capsys.readouterr().err == "fnmlp: error: --halving: expected an integer >= 2, got 1\n"
     assert cli.main(["sweep", str(path), "--out", str(tmp_path / "out"), "--halving", "2"]) == cli.EXIT_USAGE
     assert capsys.readouterr().err == (f"fnmlp: error: {path}: epochs: expected the same epochs for every trial "
-                                       "with --halving, got 2, 4\n")
+                                       "with halving, got 2, 4\n")
+    assert not (tmp_path / "out").exists()
+    path = write(tmp_path / "zero.toml", "[base]\nepochs = 0\n[grid]\nseed = [1, 2]\n")
+    assert cli.main(["sweep", str(path), "--out", str(tmp_path / "out"), "--halving", "2"]) == cli.EXIT_USAGE
+    assert capsys.readouterr().err == (f"fnmlp: error: {path}: epochs: expected at least 1 epoch for every "
+                                       "trial with halving, got 0\n")
     assert not (tmp_path / "out").exists()
 
 
@@ -165,10 +172,13 @@ def test_plans_expand_grids_in_order_and_draw_random_values_from_the_seed():
     assert [trial["swept"] for trial in grid["trials"]] == [
         {"lr": 0.1, "activation": "relu"}, {"lr": 0.1, "activation": "tanh"},
         {"lr": 0.2, "activation": "relu"}, {"lr": 0.2, "activation": "tanh"}]
-    assert grid["trials"][1]["argv"] == ["--limit", "200", "--hidden", "16", "--bn", "0", "--lr", "0.1",
-                                         "--activation", "tanh"]
+    assert grid["trials"][1]["options"] == {"limit": 200, "hidden": 16, "epochs": 9, "bn": 0, "lr": 0.1,
+                                            "activation": "tanh"}
+    config = sweep.trial_config(grid["trials"][1]["options"])
+    assert (config.limit, config.hidden, config.epochs, config.bn, config.lr, config.activation) == \
+        (200, (16,), 9, 0, 0.1, ("tanh",))
     assert [trial["epochs"] for trial in grid["trials"]] == [9] * 4 and grid["rungs"] == [None]
-    assert sweep.make_plan({"grid": {"lr": [0.1]}}, "f")["trials"][0]["epochs"] == cli.DEFAULTS["epochs"]
+    assert sweep.make_plan({"grid": {"lr": [0.1]}}, "f")["trials"][0]["epochs"] == train_command.DEFAULTS["epochs"]
 
     table = {"seed": 7, "random": {"samples": 5, "lr": {"log_uniform": [1e-3, 1e-1]},
                                    "momentum": {"uniform": [0.5, 0.9]}, "hidden": {"choice": [[16], [8, 8]]},
@@ -190,7 +200,7 @@ def test_plans_expand_grids_in_order_and_draw_random_values_from_the_seed():
 
 def test_without_dask_the_sweep_says_how_to_install_it(tmp_path, capsys):
     path = write(tmp_path / "sweep.toml", "[grid]\nlr = [0.1]\n")
-    code = (f"import sys; sys.modules['distributed'] = None; from fnmlp.cli import train as cli; "
+    code = (f"import sys; sys.modules['distributed'] = None; from fnmlp import cli; "
             f"sys.exit(cli.main(['sweep', {str(path)!r}, '--out', {str(tmp_path / 'out')!r}]))")
     done = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and done.stderr == f"fnmlp: error: {sweep.INSTALL_HINT}\n"
@@ -378,5 +388,5 @@ def test_a_trial_failing_for_its_own_reason_is_recorded_and_the_sweep_goes_on(tm
     assert rows["001"]["status"] == "diverged" and rows["001"]["message"].startswith("training diverged")
     for name in ("002", "003"):
         assert rows[name]["status"] == "failed"
-        assert rows[name]["message"] == "--batch-size: expected at most 200, the training rows, got 500"
+        assert rows[name]["message"] == "batch_size: expected at most 200, the training rows, got 500"
     assert (summary["completed"], summary["failed"], summary["best"]["trial"]) == (1, 3, "000")

@@ -1,6 +1,7 @@
 """The command line: ``fnmlp train``, ``evaluate``, ``predict`` and ``sweep``, one module each, with
-shared exit codes, errors and progress. It may import every layer; no layer imports it."""
+shared exit codes and errors (``common``) and progress. It may import every layer; no layer imports it."""
 
-from .train import main
+from .common import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from .main import build_parser, main
 
-__all__ = ["main"]
+__all__ = ["EXIT_DIVERGED", "EXIT_INTERRUPTED", "EXIT_USAGE", "UsageError", "build_parser", "main"]

@@ -11,6 +11,7 @@ from ..utils import checks as _checks
 from ..runs.evaluation import (EVALUATION, SPLITS, evaluate_run, evaluation_record, load_split, worst_mistakes,
                          write_evaluation)
 from ..runs.trained import load_trained_run
+from .common import flagged
 
 CONFUSION, MISCLASSIFIED = "confusion.png", "misclassified.png"
 DEFAULT_MISTAKES = 36
@@ -36,7 +37,10 @@ def run(args: argparse.Namespace) -> int:
     if args.mistakes < 0:
         _checks.fail(ValueError, "--mistakes", "an integer >= 0", args.mistakes)
     trained = load_trained_run(args.run_dir)
-    name, pixels, labels = load_split(trained, args.split, args.dataset)
+    try:
+        name, pixels, labels = load_split(trained, args.split, args.dataset)
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        raise flagged(error, {"split": "--split", "dataset": "--dataset"}) from None
     evaluation = evaluate_run(trained, pixels, labels, dataset=name, split=args.split)
     mistakes = worst_mistakes(labels, evaluation.predicted, evaluation.probabilities, args.mistakes)
     record = evaluation_record(evaluation, trained, mistakes)

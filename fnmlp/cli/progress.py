@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Optional, TextIO
 
 BAR_WIDTH = 30
 REFRESH_SECONDS = 0.1
@@ -24,10 +24,14 @@ class Progress:
         self._bar_visible = False
 
     @classmethod
-    def create(cls, mode: str, epochs: int) -> "Progress":
+    def create(cls, mode: str, epochs: Optional[int]) -> "Progress":
         """``mode``: ``auto`` (a bar when stderr is a terminal), ``bar``, ``lines`` or ``none``."""
         bar = mode == "bar" or (mode == "auto" and sys.stderr.isatty())
         return cls(epochs, bar=bar, lines=mode != "none")
+
+    def start(self, epochs: int) -> None:
+        """The run's total epochs, known once a resumed run is loaded."""
+        self.epochs = epochs
 
     def batch(self, epoch: int, batch: int, num_batches: int, loss: float, error: float) -> None:
         if not self.bar:

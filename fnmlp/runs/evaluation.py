@@ -21,6 +21,7 @@ from ..datasets.mnist import DATASET_NAMES, load_dataset
 from ..datasets.inputs import standardize
 from ..model.losses import log_softmax
 from ..model.network import predict
+from .files import PARAMS
 from .trained import TrainedRun
 from ..training.loop import evaluate
 from ..model.tree import readonly
@@ -61,17 +62,17 @@ def load_split(run: TrainedRun, split: str = "test", dataset: Optional[str] = No
     standardisation, so that ``standardize`` can apply the run's.
     """
     if split not in SPLITS:
-        _checks.fail(ValueError, "--split", f"one of {', '.join(SPLITS)}", repr(split))
-    source = run.source if dataset is None else _checks.instance("--dataset", dataset, str)
+        _checks.fail(ValueError, "split", f"one of {', '.join(SPLITS)}", repr(split))
+    source = run.source if dataset is None else _checks.instance("dataset", dataset, str)
     named = source.lower() in DATASET_NAMES
     if not named and not os.path.isdir(source):
-        _checks.fail(FileNotFoundError, "--dataset" if dataset is not None else "the run's data set",
+        _checks.fail(FileNotFoundError, "dataset" if dataset is not None else "the run's data set",
                      f"{', '.join(DATASET_NAMES)} or a directory of IDX files",
-                     f"{source!r}, which is neither" + ("; name another with --dataset" if dataset is None else ""))
+                     f"{source!r}, which is neither" + ("; name another data set" if dataset is None else ""))
     kwargs = {} if named else {"num_classes": run.num_classes}
     data = load_dataset(source, dtype=np.float32, **kwargs)
     if data.num_classes != run.num_classes:
-        _checks.fail(ValueError, "--dataset", f"a data set of {run.num_classes} classes, as the run's",
+        _checks.fail(ValueError, "dataset", f"a data set of {run.num_classes} classes, as the run's",
                      f"{data.name}, of {data.num_classes}")
     part = getattr(data, split)
     raw = (part.x.astype(np.float64) * data.pixel_std + data.pixel_mean) * 255
@@ -80,7 +81,7 @@ def load_split(run: TrainedRun, split: str = "test", dataset: Optional[str] = No
         _checks.fail(ValueError, data.name, "standardised pixels from which the raw ones can be recovered",
                      "others")
     if pixels.shape[1] != run.width:
-        _checks.fail(ValueError, "--dataset", f"images of {run.width} pixels, as the network takes",
+        _checks.fail(ValueError, "dataset", f"images of {run.width} pixels, as the network takes",
                      f"{data.name}, of {pixels.shape[1]}")
     return data.name, np.clip(pixels, 0, 255).astype(np.uint8), np.asarray(part.y)
 
@@ -147,7 +148,7 @@ def evaluation_record(evaluation: Evaluation, run: TrainedRun, mistakes: np.ndar
     """What ``evaluation.json`` holds: the figures, the per-class table, the confusion matrix and the
     ``mistakes`` (indices into the split) with their true and predicted classes and probability."""
     return {
-        "params": os.fspath(run.directory / "params.npz"),
+        "params": os.fspath(run.directory / PARAMS),
         "dataset": evaluation.dataset,
         "split": evaluation.split,
         "rows": int(evaluation.labels.shape[0]),

@@ -32,6 +32,9 @@ from ..model.spec import MLPSpec
 from ..training.loop import EpochStats, TrainState, evaluate
 
 CHECKPOINT = "checkpoint.npz"
+PARAMS = "params.npz"
+METRICS = "metrics.csv"
+SUMMARY = "summary.json"
 METRICS_COLUMNS = ("epoch", "train_loss", "train_error", "val_loss", "val_error", "seconds", "lr")
 
 
@@ -70,7 +73,7 @@ def write_run_outputs(directory: Path, config: dict, spec: MLPSpec, dataset: Any
     best = latest.early_stopping
     kept = best if best is not None and best.best_epoch else latest  # early stopping keeps its best epoch
     test_loss, test_error = evaluate(spec, kept.params, kept.bn_state, splits["test"].x, splits["test"].y)
-    save_params(directory / "params.npz", spec, kept.params, kept.bn_state,
+    save_params(directory / PARAMS, spec, kept.params, kept.bn_state,
                 {"dataset": dataset_meta(dataset, config["dataset"])})
     if history:
         from ..plots.history import plot_history  # matplotlib only where a plot is drawn
@@ -99,7 +102,7 @@ def write_run_outputs(directory: Path, config: dict, spec: MLPSpec, dataset: Any
         "versions": {"fnmlp": __version__, "numpy": np.__version__, "python": platform.python_version()},
         "machine": {"platform": platform.platform(), "processor": platform.machine()},
     }
-    with atomic_write(directory / "summary.json", "w") as file:
+    with atomic_write(directory / SUMMARY, "w") as file:
         json.dump(summary, file, indent=2)
         file.write("\n")
     return summary

@@ -16,14 +16,13 @@ import numpy as np
 
 from ..utils import checks as _checks
 from .checkpoint import load_params
+from .files import PARAMS, SUMMARY
 from ..model.params import BatchNormState, Params
 from ..model.spec import MLPSpec
 
 __all__ = ["PARAMS", "TrainedRun", "load_trained_run"]
 
 PathLike = Union[str, "os.PathLike[str]"]
-PARAMS = "params.npz"
-SUMMARY = "summary.json"
 _DATASET_KEYS = ("pixel_mean", "pixel_std")
 
 
