@@ -28,7 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fnmlp import sweep  # noqa: E402
-from fnmlp._atomic import atomic_write  # noqa: E402
+try:
+    from fnmlp.runs import atomic_write
+except ImportError:  # TODO(merge): drop fallback
+    from fnmlp._atomic import atomic_write
 
 SWEEP = """\
 [base]
