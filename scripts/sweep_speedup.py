@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fnmlp import sweep  # noqa: E402
-from fnmlp.runs import atomic_write  # noqa: E402
+from fnmlp.runs import atomic_write
 
 SWEEP = """\
 [base]
@@ -40,6 +40,18 @@ init = "lecun"
 lr = [0.01, 0.03, 0.1, 0.3]
 seed = [1, 2]
 """
+
+
+def train_flags(options: dict) -> list:
+    """A trial's options as ``fnmlp train`` flags: a list as several values, ``true`` as a bare flag."""
+    flags = []
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            flags.append(flag)
+        elif value is not False and value is not None:
+            flags += [flag, *map(str, value if isinstance(value, list) else [value])]
+    return flags
 
 
 def timed(command: list, env: dict) -> float:
@@ -67,8 +79,8 @@ def main() -> None:
         plan = sweep.make_plan(sweep.load_sweep_file(file), str(file))
         for r in range(args.repeats):
             def sequence() -> float:
-                return sum(timed([sys.executable, "-m", "fnmlp", "train", *trial["argv"], "--epochs",
-                                  str(trial["epochs"]), "--progress", "none", "--out",
+                return sum(timed([sys.executable, "-m", "fnmlp", "train", *train_flags(trial["options"]),
+                                  "--progress", "none", "--out",
                                   str(Path(tmp) / f"seq{r}" / trial["name"])], env) for trial in plan["trials"])
 
             def swept() -> float:
