@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .tree import _children, _field_names, _rebuild, tree_leaves
+from .tree import children_of, field_names, rebuild, tree_leaves
 
 
 @attrs.frozen
@@ -75,8 +75,8 @@ class FlatLayout:
             return fn(tree) if tree.shape == (self.size,) else tree
         if not buffers and isinstance(tree, self.record):
             return fn(tree)
-        if isinstance(tree, (tuple, list)) or _field_names(type(tree)) is not None:
-            return _rebuild(tree, [self._map_records(fn, child, buffers) for child in _children(tree)])
+        if isinstance(tree, (tuple, list)) or field_names(type(tree)) is not None:
+            return rebuild(tree, [self._map_records(fn, child, buffers) for child in children_of(tree)])
         return tree
 
 

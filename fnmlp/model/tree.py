@@ -17,23 +17,25 @@ __all__ = ["tree_map", "tree_leaves", "tree_allclose", "readonly", "readonly_tup
 
 
 @functools.lru_cache(maxsize=None)
-def _field_names(cls: type) -> Optional[tuple]:
+def field_names(cls: type) -> Optional[tuple]:
     """The ``__init__`` field names of an attrs class, or ``None`` for any other type (cached per type:
     attrs' own introspection costs more than the rest of a ``tree_map`` over ``Params``)."""
     return tuple(f.name for f in attrs.fields(cls) if f.init) if attrs.has(cls) else None
 
 
 def _is_node(tree: Any) -> bool:
-    return isinstance(tree, (tuple, list)) or _field_names(type(tree)) is not None
+    return isinstance(tree, (tuple, list)) or field_names(type(tree)) is not None
 
 
-def _children(tree: Any) -> list:
-    names = _field_names(type(tree))
+def children_of(tree: Any) -> list:
+    """The children of a tuple, list or attrs record, in field order."""
+    names = field_names(type(tree))
     return list(tree) if names is None else [getattr(tree, name) for name in names]
 
 
-def _rebuild(tree: Any, children: list) -> Any:
-    names = _field_names(type(tree))
+def rebuild(tree: Any, children: list) -> Any:
+    """A node of ``tree``'s type from new ``children`` (as ``children_of`` lists them)."""
+    names = field_names(type(tree))
     return type(tree)(children) if names is None else type(tree)(**dict(zip(names, children)))
 
 
@@ -45,21 +47,21 @@ def tree_map(fn: Callable[..., Any], tree: Any, *rest: Any) -> Any:
     """
     if not _is_node(tree):
         return fn(tree, *rest)
-    children = _children(tree)
-    others = [_children(other) if type(other) is type(tree) else None for other in rest]
+    children = children_of(tree)
+    others = [children_of(other) if type(other) is type(tree) else None for other in rest]
     for other, other_children in zip(rest, others):
         if other_children is None or len(other_children) != len(children):
             raise ValueError(
                 f"tree_map: trees differ in structure: expected {_describe(tree)}, got {_describe(other)}"
             )
-    return _rebuild(tree, [tree_map(fn, *column) for column in zip(children, *others)])
+    return rebuild(tree, [tree_map(fn, *column) for column in zip(children, *others)])
 
 
 def tree_leaves(tree: Any) -> list:
     """The leaves of ``tree`` in order, as a flat list."""
     if not _is_node(tree):
         return [tree]
-    return [leaf for child in _children(tree) for leaf in tree_leaves(child)]
+    return [leaf for child in children_of(tree) for leaf in tree_leaves(child)]
 
 
 def tree_allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
@@ -75,12 +77,12 @@ def tree_allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> boo
 def _structure(tree: Any) -> Any:
     if not _is_node(tree):
         return None
-    return (type(tree), tuple(_structure(child) for child in _children(tree)))
+    return (type(tree), tuple(_structure(child) for child in children_of(tree)))
 
 
 def _describe(tree: Any) -> str:
     if _is_node(tree):
-        return f"{type(tree).__name__} of {len(_children(tree))}"
+        return f"{type(tree).__name__} of {len(children_of(tree))}"
     return type(tree).__name__
 
 
