@@ -87,7 +87,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import fnmlp  # noqa: E402
 import fnmlp.hw1 as hw1  # noqa: E402
-from fnmlp.runs import atomic_write  # noqa: E402
+from fnmlp.utils.atomic import atomic_write  # noqa: E402
 from fnmlp.utils.checks import fail  # noqa: E402
 from fnmlp.config import RECIPES, TrainConfig, build as build_config, layer_activations, layer_dropout  # noqa: E402
 from fnmlp.model.initializers import SCALES, as_rng  # noqa: E402

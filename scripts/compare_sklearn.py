@@ -37,7 +37,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import fnmlp  # noqa: E402
-from fnmlp.runs import atomic_write  # noqa: E402
+from fnmlp.utils.atomic import atomic_write  # noqa: E402
 from fnmlp.estimators import MLPClassifier  # noqa: E402
 
 

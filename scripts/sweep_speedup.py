@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fnmlp import sweep  # noqa: E402
-from fnmlp.runs import atomic_write  # noqa: E402
+from fnmlp.utils.atomic import atomic_write  # noqa: E402
 
 SWEEP = """\
 [base]
