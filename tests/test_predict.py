@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -241,16 +242,29 @@ def test_bad_input_gets_one_line_and_status_2(trained, images, tmp_path, capsys,
 
 @pytest.mark.parametrize("target, message", [
     ("missing-dir/p.csv", "--out: expected a file fnmlp can write, got"),
-    ("a-directory", "--out: expected a file fnmlp can write, got"),
+    ("a-directory", "--out: expected a regular file or a path where none exists, got '{tmp}/a-directory', a directory"),
+    ("a-pipe", "--out: expected a regular file or a path where none exists, got '{tmp}/a-pipe', a named pipe (FIFO)"),
 ])
 def test_a_csv_target_that_cannot_be_written_gets_one_line_and_status_2(trained, tmp_path, capsys, target, message):
     (tmp_path / "a-directory").mkdir()
+    os.mkfifo(tmp_path / "a-pipe")
     before = snapshot(trained)
     assert cli.main(["predict", str(trained), str(TEST_IMAGES), "--out", str(tmp_path / target)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("fnmlp: error: ") and err.count("\n") == 1 and message in err
-    assert sorted(os.listdir(tmp_path)) == ["a-directory"] and os.listdir(tmp_path / "a-directory") == []
+    assert err.startswith("fnmlp: error: ") and err.count("\n") == 1 and message.format(tmp=tmp_path) in err
+    assert sorted(os.listdir(tmp_path)) == ["a-directory", "a-pipe"] and os.listdir(tmp_path / "a-directory") == []
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "a-pipe").st_mode), "the pipe is still a pipe"
     assert snapshot(trained) == before
+
+
+def test_a_csv_target_that_is_a_symbolic_link_is_written_through(trained, tmp_path, capsys):
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "p.csv").write_text("old\n")
+    (tmp_path / "link.csv").symlink_to(os.path.join("kept", "p.csv"))
+    assert cli.main(["predict", str(trained), str(TEST_IMAGES), "--out", str(tmp_path / "link.csv")]) == 0
+    assert os.readlink(tmp_path / "link.csv") == os.path.join("kept", "p.csv"), "the link stays a link"
+    assert (tmp_path / "kept" / "p.csv").read_text() == predict(capsys, trained, TEST_IMAGES)
+    assert sorted(os.listdir(tmp_path / "kept")) == ["p.csv"]
 
 
 def test_bad_run_directories_and_the_command_line_without_a_traceback(trained, tmp_path, capsys):
