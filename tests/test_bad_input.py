@@ -842,6 +842,9 @@ CLI = [  # (what is wrong, arguments after the command, how the message after "f
     ("an unknown initialiser", ["--init", "glorot"], "--init: invalid choice: 'glorot'"),
     ("float16", ["--dtype", "float16"], "--dtype: invalid choice: 'float16'"),
     ("a negative seed", ["--seed", "-1"], "--seed: expected an integer >= 0, got -1"),
+    ("a warm-up longer than the run", ["--warmup-epochs", "10", "--epochs", "2"],
+     "--warmup-epochs: expected fewer than the 2 epochs of the run (the schedule needs at least one step after "
+     "the warm-up), got 10"),
     ("a seed past 32 bits", ["--seed", str(2 ** 32)], "--seed: expected an integer below 2**32"),
     ("limit 0", ["--limit", "0"], "--limit: expected an integer >= 1, got 0"),
     ("an unknown data set", ["--dataset", "cifar-10"],
