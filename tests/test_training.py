@@ -137,6 +137,27 @@ def test_a_finite_loss_a_million_times_the_first_batchs_is_divergence(lr, dtype)
     assert len(calm.history) == 3, "a large but sane learning rate trains on"
 
 
+def test_fit_trains_in_the_dtype_of_x_and_casts_the_parameters_to_it():
+    """float32 parameters with float64 x train in float64 and come back so (and the other way round);
+    validation x is cast to the training x's dtype. The result equals training from parameters cast
+    beforehand."""
+    x, labels = problem(n=60)
+    spec = small_spec()
+    for params_dtype, x_dtype in ((np.float32, np.float64), (np.float64, np.float32)):
+        params, state = fnmlp.init_params(spec, 0, dtype=params_dtype)
+        data = dict(train=(x.astype(x_dtype), labels), validation=(x[:20], labels[:20]), epochs=1, batch_size=20,
+                    rng=0)
+        result = fit(spec, params, state, fnmlp.adam(0.01), **data)
+        leaves = fnmlp.tree_leaves(result.params) + fnmlp.tree_leaves(result.bn_state)
+        assert {a.dtype for a in leaves} == {np.dtype(x_dtype)}
+        moments = [a for a in fnmlp.tree_leaves(result.final.opt_state) if isinstance(a, np.ndarray)]
+        assert moments and {a.dtype for a in moments} == {np.dtype(x_dtype)}
+        cast = fit(spec, fnmlp.tree_map(lambda a: a.astype(x_dtype), params),
+                   fnmlp.tree_map(lambda a: a.astype(x_dtype), state), fnmlp.adam(0.01), **data)
+        assert fnmlp.tree_allclose(result.params, cast.params, rtol=0, atol=0)
+        assert result.history[0].val_loss == cast.history[0].val_loss
+
+
 def test_fit_checks_its_arguments():
     x, labels = problem(n=50)
     spec = small_spec()

@@ -263,9 +263,12 @@ def fit(spec: MLPSpec, params: Params, bn_state: BatchNormState, optimizer: Opti
     ``fnmlp.optimizers.Optimizer``; a schedule steps once per batch); returns a ``FitResult``.
 
     ``train``, ``validation`` and ``test`` are ``(x, labels)`` pairs (or records with ``x`` and ``y``):
-    ``x`` ``(n, n[0])`` float32 or float64, the dtype training runs in; labels integer ``(n,)`` or
-    one-hot. ``rng`` (a seed or a NumPy generator) shuffles the rows each epoch; seeding it as the
-    handout seeds ``np.random`` reproduces ``fnmlp.hw1.get_training_stats``. ``early_stopping`` (an
+    ``x`` ``(n, n[0])`` float32 or float64 (boolean, integer and float16 ``x`` are refused); labels
+    integer ``(n,)`` or one-hot. Training runs in the training ``x``'s dtype: the parameters,
+    BatchNorm statistics and optimizer state are cast to it (float32 params with float64 ``x`` train
+    and come back in float64), and validation and test ``x`` are cast to it. ``rng`` (a seed or a
+    NumPy generator) shuffles the rows each epoch; seeding it as the handout seeds ``np.random``
+    reproduces ``fnmlp.hw1.get_training_stats``. ``early_stopping`` (an
     ``EarlyStopping``, which needs ``validation``) may end training sooner and returns the best
     epoch's parameters. ``on_batch`` and ``on_epoch(stats, train_state)`` observe progress
     (``on_epoch`` is where to checkpoint); when ``on_epoch`` returns ``True``, no epoch follows and
@@ -412,7 +415,23 @@ def _check_data(name: str, spec: MLPSpec, data: Any, dtype: Any = None) -> tuple
         x, labels = data
     else:
         _checks.fail(TypeError, name, "an (x, labels) pair", _checks.describe(data))
-    return _check_xy(f"{name} x", f"{name} labels", spec, x, labels, dtype)
+    return _check_xy(f"{name} x", f"{name} labels", spec, _float_x(f"{name} x", x), labels, dtype)
+
+
+def _float_x(name: str, x: Any) -> Any:
+    """``x``, as an array where it can be one, unless it holds booleans, integers or float16, which
+    training refuses: it runs in x's dtype, and would otherwise promote them (and the parameters it
+    returns) to float64."""
+    if not isinstance(x, np.ndarray):
+        try:
+            x = np.asarray(x)
+        except (ValueError, TypeError):
+            return x  # float_array says what is wrong with it
+    if x.dtype.kind in "biuf" and x.dtype not in _checks.FLOAT_DTYPES:
+        hint = ("scale pixels first, as fnmlp's data loaders and fnmlp.datasets.inputs.standardize do"
+                if x.dtype.kind in "biu" else "convert with x.astype(np.float32)")
+        _checks.fail(TypeError, name, f"float32 or float64, the dtypes fit trains in ({hint})", f"dtype {x.dtype}")
+    return x
 
 
 def _check_xy(x_name: str, labels_name: str, spec: MLPSpec, x: Any, labels: Any, dtype: Any = None) -> tuple:
