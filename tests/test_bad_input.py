@@ -488,6 +488,13 @@ PURE = [
     Row("load_checkpoint", "a directory", lambda w: fnmlp.load_checkpoint(w.directory), IsADirectoryError,
         "path: expected a checkpoint file, got the directory"),
     Row("load_params", "no path", lambda w: fnmlp.load_params(None), TypeError, "path: expected a file path, got None"),
+    Row("load_params", "a missing file", lambda w: fnmlp.load_params(w.directory / "missing.npz"), FileNotFoundError,
+        "path: expected a checkpoint file, got '{tmp}/missing.npz', which does not exist"),
+    Row("load_checkpoint", "a missing file", lambda w: fnmlp.load_checkpoint(str(w.directory / "missing.npz")),
+        FileNotFoundError, "path: expected a checkpoint file, got '{tmp}/missing.npz', which does not exist"),
+    Row("load_train_state", "a file in a missing directory",
+        lambda w: fnmlp.load_train_state(w.directory / "gone" / "checkpoint.npz"), FileNotFoundError,
+        "path: expected a checkpoint file, got '{tmp}/gone/checkpoint.npz', which does not exist"),
     Row("load_train_state", "a parameters-only file", lambda w: fnmlp.load_train_state(w.checkpoint), ValueError,
         "{}: expected training state"),
     Row("save_params", "a directory", lambda w: fnmlp.save_params(w.directory, w.spec, w.params, w.state),
@@ -515,8 +522,8 @@ PURE = [
 
 @pytest.mark.parametrize("row", PURE, ids=ids(PURE))
 def test_the_functional_api_refuses_bad_input_and_changes_nothing(row, tmp_path):
-    if "{}" in row.message:
-        row = attrs.evolve(row, message=row.message.format(tmp_path / "model.npz"))
+    if "{" in row.message:
+        row = attrs.evolve(row, message=row.message.format(tmp_path / "model.npz", tmp=tmp_path))
     assert_fails_cleanly(row, pure_world(tmp_path), tmp_path)
 
 
