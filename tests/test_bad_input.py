@@ -406,6 +406,20 @@ PURE = [
         "train x: expected finite values"),
     Row("fit", "train x without rows", lambda w: fit(w, train=(w.x[:0], w.y[:0])), ValueError,
         "train x: expected at least one row"),
+    Row("fit", "train x float16", lambda w: fit(w, train=(w.x.astype(np.float16), w.y)), TypeError,
+        "train x: expected float32 or float64, the dtypes fit trains in (convert with x.astype(np.float32)), got "
+        "dtype float16"),
+    Row("fit", "train x of integers", lambda w: fit(w, train=(np.round(w.x * 100).astype(np.int64), w.y)), TypeError,
+        "train x: expected float32 or float64, the dtypes fit trains in (scale pixels first, as fnmlp's data loaders "
+        "and fnmlp.datasets.inputs.standardize do), got dtype int64"),
+    Row("fit", "train x of bools", lambda w: fit(w, train=(w.x > 0, w.y)), TypeError,
+        "train x: expected float32 or float64, the dtypes fit trains in"),
+    Row("fit", "train x as a list of integers", lambda w: fit(w, train=(np.round(w.x).astype(int).tolist(), w.y)),
+        TypeError, "train x: expected float32 or float64, the dtypes fit trains in (scale pixels first"),
+    Row("fit", "validation x of uint8", lambda w: fit(w, validation=(np.zeros((6, 4), np.uint8), w.y)), TypeError,
+        "validation x: expected float32 or float64, the dtypes fit trains in"),
+    Row("fit_from", "test x float16", lambda w: fit_from(w, test=(w.x.astype(np.float16), w.y)), TypeError,
+        "test x: expected float32 or float64, the dtypes fit trains in"),
     Row("fit", "train labels as floats", lambda w: fit(w, train=(w.x, w.y_float)), TypeError,
         "train labels: expected integer class indices or one-hot rows, got dtype float64 (whole numbers"),
     Row("fit", "validation x with NaN", lambda w: fit(w, validation=(w.x_nan, w.y)), ValueError,
@@ -474,6 +488,13 @@ PURE = [
     Row("load_checkpoint", "a directory", lambda w: fnmlp.load_checkpoint(w.directory), IsADirectoryError,
         "path: expected a checkpoint file, got the directory"),
     Row("load_params", "no path", lambda w: fnmlp.load_params(None), TypeError, "path: expected a file path, got None"),
+    Row("load_params", "a missing file", lambda w: fnmlp.load_params(w.directory / "missing.npz"), FileNotFoundError,
+        "path: expected a checkpoint file, got '{tmp}/missing.npz', which does not exist"),
+    Row("load_checkpoint", "a missing file", lambda w: fnmlp.load_checkpoint(str(w.directory / "missing.npz")),
+        FileNotFoundError, "path: expected a checkpoint file, got '{tmp}/missing.npz', which does not exist"),
+    Row("load_train_state", "a file in a missing directory",
+        lambda w: fnmlp.load_train_state(w.directory / "gone" / "checkpoint.npz"), FileNotFoundError,
+        "path: expected a checkpoint file, got '{tmp}/gone/checkpoint.npz', which does not exist"),
     Row("load_train_state", "a parameters-only file", lambda w: fnmlp.load_train_state(w.checkpoint), ValueError,
         "{}: expected training state"),
     Row("save_params", "a directory", lambda w: fnmlp.save_params(w.directory, w.spec, w.params, w.state),
@@ -501,8 +522,8 @@ PURE = [
 
 @pytest.mark.parametrize("row", PURE, ids=ids(PURE))
 def test_the_functional_api_refuses_bad_input_and_changes_nothing(row, tmp_path):
-    if "{}" in row.message:
-        row = attrs.evolve(row, message=row.message.format(tmp_path / "model.npz"))
+    if "{" in row.message:
+        row = attrs.evolve(row, message=row.message.format(tmp_path / "model.npz", tmp=tmp_path))
     assert_fails_cleanly(row, pure_world(tmp_path), tmp_path)
 
 
@@ -842,6 +863,9 @@ CLI = [  # (what is wrong, arguments after the command, how the message after "f
     ("an unknown initialiser", ["--init", "glorot"], "--init: invalid choice: 'glorot'"),
     ("float16", ["--dtype", "float16"], "--dtype: invalid choice: 'float16'"),
     ("a negative seed", ["--seed", "-1"], "--seed: expected an integer >= 0, got -1"),
+    ("a warm-up longer than the run", ["--warmup-epochs", "10", "--epochs", "2"],
+     "--warmup-epochs: expected fewer than the 2 epochs of the run (the schedule needs at least one step after "
+     "the warm-up), got 10"),
     ("a seed past 32 bits", ["--seed", str(2 ** 32)], "--seed: expected an integer below 2**32"),
     ("limit 0", ["--limit", "0"], "--limit: expected an integer >= 1, got 0"),
     ("an unknown data set", ["--dataset", "cifar-10"],

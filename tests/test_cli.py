@@ -1,6 +1,7 @@
 """The command line end to end: outputs, resume, Ctrl-C, divergence and bad options."""
 
 import csv
+import io
 import json
 import os
 import signal
@@ -94,7 +95,8 @@ def test_same_seed_same_bits_and_the_seed_is_recorded(tmp_path, capsys):
 
 def test_divergence_keeps_the_last_good_checkpoint_and_exits_non_zero(tmp_path, capsys):
     out = tmp_path / "run"
-    code = cli.main(["train", *TINY, "--epochs", "30", "--activation", "identity", "--lr", "30", "--out", str(out)])
+    # a linear network at lr 0.2 finishes two epochs, then its loss passes a million times its start's
+    code = cli.main(["train", *TINY, "--epochs", "30", "--activation", "identity", "--lr", "0.2", "--out", str(out)])
     err = capsys.readouterr().err
     assert code == cli.EXIT_DIVERGED
     assert "training diverged" in err and "epoch" in err and "batch" in err and "Traceback" not in err
@@ -104,6 +106,28 @@ def test_divergence_keeps_the_last_good_checkpoint_and_exits_non_zero(tmp_path, 
     assert state.epoch == summary["epochs_completed"] == len(meta["history"]) > 0
     assert all(np.isfinite(a).all() for a in fnmlp.tree_leaves(state.params))
     assert all(np.isfinite(a).all() for a in fnmlp.tree_leaves(fnmlp.load_params(out / "params.npz")[1]))
+
+
+def test_an_absurd_but_finite_learning_rate_is_divergence_and_losses_print_short(tmp_path, capsys):
+    """--lr 1e300 gives finite losses of ~1e300 that used to "complete" and print 300 digits."""
+    out = tmp_path / "run"
+    code = cli.main(["train", *TINY, "--epochs", "2", "--lr", "1e300", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == cli.EXIT_DIVERGED
+    assert "training diverged: the loss became" in captured.err and "at epoch 1, batch 1;" in captured.err
+    assert json.loads((out / "summary.json").read_text())["status"] == "diverged"
+    assert max(map(len, (captured.out + captured.err).splitlines())) < 200
+
+    from fnmlp.cli.progress import Progress
+
+    lines, bar = io.StringIO(), io.StringIO()
+    progress = Progress(2, bar=True, out=lines, err=bar)
+    progress.batch(1, 0, 4, 1.234567e301, 0.5)
+    progress.epoch(fnmlp.EpochStats(1, 1.234567e301, 0.5, 0.01234567, 0.25, 1.5, 0.1))
+    assert bar.getvalue().startswith("\repoch 1/2 [") and bar.getvalue().endswith(
+        "] 1/4 loss 1.235e+301 error 0.5000\r\033[K")
+    assert lines.getvalue() == ("epoch 1/2: train loss 1.235e+301 error 0.5000 | validation loss 0.01235 "
+                                "error 0.2500 | 1.50 s\n")
 
 
 def test_ctrl_c_stops_cleanly_after_writing_what_was_done(tmp_path):

@@ -56,6 +56,10 @@ def test_activation_names_are_spread_over_the_layers():
     ({"activation": ("swish",)}, "activation: expected names among"),
     ({"batch_size": 0}, "batch_size: expected an integer >= 1, got 0"),
     ({"seed": 2 ** 32}, "seed: expected an integer below 2**32"),
+    ({"warmup_epochs": 10, "epochs": 2}, "warmup_epochs: expected fewer than the 2 epochs of the run (the schedule "
+                                         "needs at least one step after the warm-up), got 10"),
+    ({"warmup_epochs": 2, "epochs": 2, "schedule": "cosine"}, "warmup_epochs: expected fewer than the 2 epochs"),
+    ({"warmup_epochs": 0.5, "epochs": 0}, "warmup_epochs: expected fewer than the 0 epochs of the run"),
 ])
 def test_bad_values_name_the_option(options, message):
     with pytest.raises(ConfigError) as caught:
@@ -74,6 +78,17 @@ def test_a_config_round_trips_through_json_and_an_old_run_takes_the_new_defaults
     assert (restored.optimizer, restored.schedule, restored.dropout, restored.l2) == ("sgd", "constant", (), 0.0)
     with pytest.raises(ConfigError, match="learning_rate: unknown option"):
         TrainConfig.from_dict({**old, "learning_rate": 1})
+
+
+def test_a_warm_up_shorter_than_the_run_is_kept_and_every_recipe_still_loads():
+    """A warm-up of all but part of the last epoch keeps its steps; ``epochs`` 0 takes warm-up 0 only."""
+    short = TrainConfig(epochs=2, warmup_epochs=1.5, schedule="cosine", lr=0.1, batch_size=100)
+    schedule = learning_rate(short, 1000)  # 10 steps per epoch, 15 of warm-up, 5 of decay
+    assert schedule == fnmlp.optimizers.warmup_cosine_decay(0.1, 15, 20)
+    assert TrainConfig(epochs=0).warmup_epochs == 0.0
+    for name, recipe in RECIPES.items():
+        assert TrainConfig.from_dict(recipe.to_dict()) == recipe, name
+    assert RECIPES["best"].warmup_epochs == 0.0
 
 
 def steps(schedule, points):

@@ -267,3 +267,37 @@ def test_the_command_line_runs_evaluate_without_a_traceback_and_importing_it_dra
     assert imported.returncode == 0 and imported.stdout.strip() == "[]", imported.stdout + imported.stderr
     help_text = run_cli("evaluate", "--help").stdout
     assert "confusion.png" in help_text and "--split" in help_text and "--dataset" in help_text
+
+
+@pytest.mark.parametrize("blocked", ["misclassified.png", "evaluation.json", "confusion.png"])
+def test_an_output_that_cannot_be_written_is_named_and_nothing_is_written(run_copy, capsys, blocked):
+    before = snapshot(run_copy)
+    (run_copy / blocked).mkdir()
+    assert cli.main(["evaluate", str(run_copy)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (f"fnmlp: error: {blocked}: expected a regular file or a path where none exists, got "
+                            f"'{run_copy / blocked}', a directory\n")
+    assert captured.out == "", "refused before evaluating"
+    assert os.listdir(run_copy / blocked) == []
+    (run_copy / blocked).rmdir()
+    assert snapshot(run_copy) == before, "no other output written"
+
+
+def test_the_mistakes_picture_draws_at_most_400_and_evaluation_json_lists_them_all(run_copy, capsys, monkeypatch):
+    """The cap, 400, is in --help; here it is lowered to 10 so that the picture draws quickly."""
+    import matplotlib.image
+
+    from fnmlp.cli import evaluate
+    from fnmlp.plots.evaluation import DPI, mistakes_figure_size
+
+    assert evaluate.MAX_DRAWN_MISTAKES == 400
+    assert "which draws at most 400" in " ".join(run_cli("evaluate", "--help").stdout.split())
+    monkeypatch.setattr(evaluate, "MAX_DRAWN_MISTAKES", 10)
+    assert cli.main(["evaluate", str(run_copy), "--mistakes", "100000"]) == 0
+    out = capsys.readouterr().out
+    listed = json.loads((run_copy / "evaluation.json").read_text())["worst_mistakes"]
+    assert 10 < len(listed) < 100000  # every mistake of the small run, about 1,500
+    assert (f"misclassified.png shows the 10 most confident of the {len(listed)} mistakes listed in "
+            f"evaluation.json (it draws at most 10)\n") in out
+    width, height = mistakes_figure_size(10)
+    assert matplotlib.image.imread(run_copy / "misclassified.png").shape == (round(height * DPI), round(width * DPI), 4)

@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -201,6 +202,20 @@ def bad_inputs(base, images):
     Image.fromarray(images[0], mode="L").save(base / "one-bad" / "a.png")
     (base / "one-bad" / "b.png").write_bytes(b"GIF89a")
     Image.fromarray(np.full((40, 40), 255, np.uint8), mode="L").save(base / "blank.png")
+    Image.fromarray(np.full((28, 28), 255, np.uint8), mode="L").save(base / "white28.png")
+    Image.fromarray(np.zeros((28, 28), np.uint8), mode="L").save(base / "black28.png")
+    Image.fromarray(np.zeros((28, 28, 4), np.uint8), mode="RGBA").save(base / "clear28.png")
+    (base / "one-blank").mkdir()
+    Image.fromarray(images[0], mode="L").save(base / "one-blank" / "a.png")
+    Image.fromarray(np.full((28, 28), 90, np.uint8), mode="L").save(base / "one-blank" / "b.png")
+    holes = images[:5].copy()
+    holes[1], holes[3] = 0, 255
+    np.save(base / "holes.npy", holes)
+    many = np.zeros((12, 784), np.uint8)
+    many[5, 100] = 1
+    np.save(base / "many-blank.npy", many)
+    (base / "holes-idx3-ubyte").write_bytes(bytes([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28])
+                                            + images[0].tobytes() + bytes(784))
     (base / "labels.idx").write_bytes(gzip.decompress((fnmlp.datasets.MNIST_DIR / "t10k-labels-idx1-ubyte.gz")
                                                       .read_bytes()))
     (base / "text.csv").write_text("1,2,3\n")
@@ -217,6 +232,16 @@ def bad_inputs(base, images):
         "no pngs": (base / "no-pngs", "expected a directory holding PNG images (*.png), got none"),
         "one unreadable png": (base / "one-bad", "b.png: expected a PNG image, got an unreadable file"),
         "blank png": (base / "blank.png", "expected an image with something drawn on it, got a blank image"),
+        "white 28x28 png": (base / "white28.png", "white28.png: expected an image with something drawn on it, got a "
+                                                  "blank image"),
+        "black 28x28 png": (base / "black28.png", "black28.png: expected an image with something drawn on it"),
+        "transparent 28x28 png": (base / "clear28.png", "clear28.png: expected an image with something drawn on it"),
+        "a blank png among others": (base / "one-blank", "b.png: expected an image with something drawn on it"),
+        "npy with blank rows": (base / "holes.npy", "holes.npy: expected images with something drawn on them, got "
+                                                    "blank rows (every pixel one value) at index 1, 3"),
+        "npy of blank rows": (base / "many-blank.npy", "at index 0, 1, 2, 3, 4, 6, 7, 8, 9, 10 ... (11 in all)"),
+        "idx with a blank row": (base / "holes-idx3-ubyte", "holes-idx3-ubyte: expected images with something drawn "
+                                                            "on them, got blank row (every pixel one value) at index 1"),
         "labels": (base / "labels.idx", "expected images of shape (n, rows, cols) or (n, features), n >= 1, got "
                                         "shape (10000,)"),
         "not idx": (base / "text.csv", "expected an IDX file starting with bytes 00 00"),
@@ -224,7 +249,9 @@ def bad_inputs(base, images):
 
 
 CASES = ["missing", "27 columns", "100 features", "scaled floats", "out of range", "corrupt npy", "unreadable png",
-         "no pngs", "one unreadable png", "blank png", "labels", "not idx"]
+         "no pngs", "one unreadable png", "blank png", "white 28x28 png", "black 28x28 png", "transparent 28x28 png",
+         "a blank png among others", "npy with blank rows", "npy of blank rows", "idx with a blank row", "labels",
+         "not idx"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -241,16 +268,29 @@ def test_bad_input_gets_one_line_and_status_2(trained, images, tmp_path, capsys,
 
 @pytest.mark.parametrize("target, message", [
     ("missing-dir/p.csv", "--out: expected a file fnmlp can write, got"),
-    ("a-directory", "--out: expected a file fnmlp can write, got"),
+    ("a-directory", "--out: expected a regular file or a path where none exists, got '{tmp}/a-directory', a directory"),
+    ("a-pipe", "--out: expected a regular file or a path where none exists, got '{tmp}/a-pipe', a named pipe (FIFO)"),
 ])
 def test_a_csv_target_that_cannot_be_written_gets_one_line_and_status_2(trained, tmp_path, capsys, target, message):
     (tmp_path / "a-directory").mkdir()
+    os.mkfifo(tmp_path / "a-pipe")
     before = snapshot(trained)
     assert cli.main(["predict", str(trained), str(TEST_IMAGES), "--out", str(tmp_path / target)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("fnmlp: error: ") and err.count("\n") == 1 and message in err
-    assert sorted(os.listdir(tmp_path)) == ["a-directory"] and os.listdir(tmp_path / "a-directory") == []
+    assert err.startswith("fnmlp: error: ") and err.count("\n") == 1 and message.format(tmp=tmp_path) in err
+    assert sorted(os.listdir(tmp_path)) == ["a-directory", "a-pipe"] and os.listdir(tmp_path / "a-directory") == []
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "a-pipe").st_mode), "the pipe is still a pipe"
     assert snapshot(trained) == before
+
+
+def test_a_csv_target_that_is_a_symbolic_link_is_written_through(trained, tmp_path, capsys):
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "p.csv").write_text("old\n")
+    (tmp_path / "link.csv").symlink_to(os.path.join("kept", "p.csv"))
+    assert cli.main(["predict", str(trained), str(TEST_IMAGES), "--out", str(tmp_path / "link.csv")]) == 0
+    assert os.readlink(tmp_path / "link.csv") == os.path.join("kept", "p.csv"), "the link stays a link"
+    assert (tmp_path / "kept" / "p.csv").read_text() == predict(capsys, trained, TEST_IMAGES)
+    assert sorted(os.listdir(tmp_path / "kept")) == ["p.csv"]
 
 
 def test_bad_run_directories_and_the_command_line_without_a_traceback(trained, tmp_path, capsys):

@@ -95,22 +95,67 @@ def test_resumed_training_is_bit_identical(dtype):
 
 def test_divergence_stops_with_the_last_good_state():
     x, labels = problem()
-    x = x * 50
     spec = fnmlp.MLPSpec.from_hidden_sizes(12, [10], 3, activation="relu")
     params, state = fnmlp.init_params(spec, 0)
     seen = []
     with pytest.raises(TrainingDiverged) as info:
-        fit(spec, params, state, fnmlp.sgd(1e3, 0.9), (x, labels), epochs=50, batch_size=20, rng=0,
+        fit(spec, params, state, fnmlp.sgd(2.0, 0.9), (x, labels), epochs=50, batch_size=20, rng=0,
             on_epoch=lambda stats, ts: seen.append(ts))
     diverged = info.value
     assert "epoch" in str(diverged) and "batch" in str(diverged)
-    assert not np.isfinite(diverged.loss)
-    assert len(diverged.history) == diverged.epoch - 1 == len(seen)
+    assert diverged.loss > 1e6, "a million times the first batch's loss, about 1"
+    assert len(diverged.history) == diverged.epoch - 1 == len(seen) == 3
     good = diverged.last_good
     assert good.epoch == diverged.epoch - 1
     assert all(np.isfinite(a).all() for a in fnmlp.tree_leaves(good.params))
-    if seen:
-        assert good is seen[-1]
+    assert good is seen[-1]
+
+    params32, state32 = fnmlp.init_params(spec, 0, dtype=np.float32)  # lr 1e300 is infinite in float32
+    with pytest.raises(TrainingDiverged) as info:
+        fit(spec, params32, state32, fnmlp.sgd(1e300), (x.astype(np.float32), labels), epochs=1, batch_size=20, rng=0)
+    assert np.isnan(info.value.loss) and (info.value.epoch, info.value.batch) == (1, 1)
+    assert "the loss became nan at epoch 1, batch 1" in str(info.value)
+
+
+@pytest.mark.parametrize("lr, dtype", [(1e300, np.float64), (1e30, np.float32)])
+def test_a_finite_loss_a_million_times_the_first_batchs_is_divergence(lr, dtype):
+    """An absurd learning rate gives losses of ~lr that neither overflow nor train: the loop stops at
+    the first batch whose mean loss passes 1e6 times the first batch's (at least 1)."""
+    x, labels = problem(n=200)
+    spec = fnmlp.MLPSpec.from_hidden_sizes(12, [16], 3, activation="sigmoid")
+    params, state = fnmlp.init_params(spec, 0, dtype=dtype)
+    first = fnmlp.loss_and_grads(spec, params, state, x[:20].astype(dtype), labels[:20])[0]
+    with pytest.raises(TrainingDiverged) as info:
+        fit(spec, params, state, fnmlp.sgd(lr, 0.9), (x.astype(dtype), labels), epochs=3, batch_size=20, rng=0)
+    diverged = info.value
+    assert (diverged.epoch, diverged.batch, diverged.history) == (1, 1, ())
+    assert np.isfinite(diverged.loss) and diverged.loss > 1e6 * max(1.0, first) and diverged.loss > lr / 100
+    assert str(diverged).startswith(f"training diverged: the loss became {diverged.loss:.4g} (over 1e+06 times the "
+                                    "first batch's) at epoch 1, batch 1")
+    assert fnmlp.tree_allclose(diverged.last_good.params, params, rtol=0, atol=0)
+    calm = fit(spec, params, state, fnmlp.sgd(1.0, 0.9), (x.astype(dtype), labels), epochs=3, batch_size=20, rng=0)
+    assert len(calm.history) == 3, "a large but sane learning rate trains on"
+
+
+def test_fit_trains_in_the_dtype_of_x_and_casts_the_parameters_to_it():
+    """float32 parameters with float64 x train in float64 and come back so (and the other way round);
+    validation x is cast to the training x's dtype. The result equals training from parameters cast
+    beforehand."""
+    x, labels = problem(n=60)
+    spec = small_spec()
+    for params_dtype, x_dtype in ((np.float32, np.float64), (np.float64, np.float32)):
+        params, state = fnmlp.init_params(spec, 0, dtype=params_dtype)
+        data = dict(train=(x.astype(x_dtype), labels), validation=(x[:20], labels[:20]), epochs=1, batch_size=20,
+                    rng=0)
+        result = fit(spec, params, state, fnmlp.adam(0.01), **data)
+        leaves = fnmlp.tree_leaves(result.params) + fnmlp.tree_leaves(result.bn_state)
+        assert {a.dtype for a in leaves} == {np.dtype(x_dtype)}
+        moments = [a for a in fnmlp.tree_leaves(result.final.opt_state) if isinstance(a, np.ndarray)]
+        assert moments and {a.dtype for a in moments} == {np.dtype(x_dtype)}
+        cast = fit(spec, fnmlp.tree_map(lambda a: a.astype(x_dtype), params),
+                   fnmlp.tree_map(lambda a: a.astype(x_dtype), state), fnmlp.adam(0.01), **data)
+        assert fnmlp.tree_allclose(result.params, cast.params, rtol=0, atol=0)
+        assert result.history[0].val_loss == cast.history[0].val_loss
 
 
 def test_fit_checks_its_arguments():

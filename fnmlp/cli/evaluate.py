@@ -11,10 +11,12 @@ from ..utils import checks as _checks
 from ..runs.evaluation import (EVALUATION, SPLITS, evaluate_run, evaluation_record, load_split, worst_mistakes,
                          write_evaluation)
 from ..runs.trained import load_trained_run
+from ..utils.atomic import write_target
 from .common import flagged
 
 CONFUSION, MISCLASSIFIED = "confusion.png", "misclassified.png"
 DEFAULT_MISTAKES = 36
+MAX_DRAWN_MISTAKES = 400  # 67 rows of 6 tiles, a PNG of 900 x 11,440 pixels drawn in about a second
 
 
 def add_parser(commands: Any) -> None:
@@ -29,7 +31,8 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--dataset", metavar="mnist|fashion-mnist|DIR", default=None,
                         help="evaluate on this data set instead of the run's own")
     parser.add_argument("--mistakes", type=int, default=DEFAULT_MISTAKES, metavar="N",
-                        help=f"mistakes to show in {MISCLASSIFIED} (default: {DEFAULT_MISTAKES})")
+                        help=f"the N most confident mistakes to list in {EVALUATION} and show in {MISCLASSIFIED}, "
+                             f"which draws at most {MAX_DRAWN_MISTAKES} (default: {DEFAULT_MISTAKES})")
     parser.set_defaults(run=run)
 
 
@@ -37,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
     if args.mistakes < 0:
         _checks.fail(ValueError, "--mistakes", "an integer >= 0", args.mistakes)
     trained = load_trained_run(args.run_dir)
+    side = math.isqrt(trained.width)
+    outputs = [CONFUSION, *([MISCLASSIFIED] if side * side == trained.width else []), EVALUATION]
+    for output in outputs:  # every target checked before anything is computed or written
+        write_target(trained.directory / output, output)
     try:
         name, pixels, labels = load_split(trained, args.split, args.dataset)
     except (ValueError, TypeError, FileNotFoundError) as error:
@@ -54,24 +61,29 @@ def run(args: argparse.Namespace) -> int:
 
     from ..plots.evaluation import plot_confusion, plot_mistakes  # matplotlib only where a plot is drawn
 
-    written = [CONFUSION]
     title = f"{name} {args.split}: error {100 * evaluation.error:.2f}%"
-    side = math.isqrt(pixels.shape[1])
-    try:
-        plot_confusion(evaluation.confusion, trained.directory / CONFUSION,
-                       title=f"Confusion matrix, % of each true class\n{title}")
-        if side * side == pixels.shape[1]:
-            predicted = evaluation.predicted[mistakes]
-            plot_mistakes(pixels[mistakes].reshape(-1, side, side), labels[mistakes], predicted,
-                          evaluation.probabilities[mistakes, predicted], trained.directory / MISCLASSIFIED,
-                          title=f"Most confident mistakes, true -> predicted (probability)\n{title}")
-            written.append(MISCLASSIFIED)
-        else:
-            print(f"no {MISCLASSIFIED}: the inputs are not square images")
-        write_evaluation(trained.directory / EVALUATION, record)
-    except OSError as error:
-        _checks.fail(ValueError, "RUN_DIR", "a directory fnmlp can write into",
-                     f"{os.fspath(trained.directory)!r} ({error.strerror or error})")
-    written.append(EVALUATION)
-    print(f"wrote {', '.join(written)} to {trained.directory}")
+    drawn = mistakes[:MAX_DRAWN_MISTAKES]
+    predicted = evaluation.predicted[drawn]
+    writers = {
+        CONFUSION: lambda path: plot_confusion(evaluation.confusion, path,
+                                               title=f"Confusion matrix, % of each true class\n{title}"),
+        MISCLASSIFIED: lambda path: plot_mistakes(
+            pixels[drawn].reshape(-1, side, side), labels[drawn], predicted,
+            evaluation.probabilities[drawn, predicted], path,
+            title=f"Most confident mistakes, true -> predicted (probability)\n{title}"),
+        EVALUATION: lambda path: write_evaluation(path, record),
+    }
+    if MISCLASSIFIED not in outputs:
+        print(f"no {MISCLASSIFIED}: the inputs are not square images")
+    elif len(drawn) < len(mistakes):
+        print(f"{MISCLASSIFIED} shows the {len(drawn)} most confident of the {len(mistakes)} mistakes listed in "
+              f"{EVALUATION} (it draws at most {MAX_DRAWN_MISTAKES})")
+    for output in outputs:
+        path = trained.directory / output
+        try:
+            writers[output](path)
+        except OSError as error:
+            _checks.fail(ValueError, output, "a file fnmlp can write",
+                         f"{os.fspath(path)!r} ({error.strerror or error})")
+    print(f"wrote {', '.join(outputs)} to {trained.directory}")
     return 0

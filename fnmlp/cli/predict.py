@@ -12,7 +12,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..utils import checks as _checks
-from ..utils.atomic import atomic_write
+from ..utils.atomic import atomic_write, write_target
 from ..runs.evaluation import predict_proba
 from ..datasets.inputs import read_inputs, standardize
 from ..runs.trained import load_trained_run
@@ -28,11 +28,15 @@ def add_parser(commands: Any) -> None:
                     "file (for PNGs), predicted class, then the probability of each class.")
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by fnmlp train")
     parser.add_argument("input", metavar="INPUT", help="IDX file, .npy file, PNG image or directory of PNGs")
-    parser.add_argument("--out", metavar="FILE", default=None, help="write the CSV to FILE (default: stdout)")
+    parser.add_argument("--out", metavar="FILE", default=None,
+                        help="write the CSV to FILE, atomically (default: stdout); through a symbolic link, to the "
+                             "file it points to; anything but a regular file or a new path is refused")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        write_target(args.out, "--out")
     trained = load_trained_run(args.run_dir)
     inputs = read_inputs(args.input, trained.width)
     x = standardize(inputs.pixels, trained.pixel_mean, trained.pixel_std, trained.dtype)
@@ -42,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return 0
     try:
-        with atomic_write(args.out, "w") as file:
+        with atomic_write(args.out, "w", name="--out") as file:
             file.write(text)
     except OSError as error:
         _checks.fail(ValueError, "--out", "a file fnmlp can write",

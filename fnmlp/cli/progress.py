@@ -11,7 +11,8 @@ REFRESH_SECONDS = 0.1
 
 
 class Progress:
-    """Receives ``run_epochs``' ``on_batch`` calls and finished epochs, and prints them.
+    """Receives ``run_epochs``' ``on_batch`` calls and finished epochs, and prints them, losses to 4
+    significant digits (``%.4g``, so that a huge one stays short) and error rates to 4 decimals.
 
     Epoch lines go to ``out`` (stdout); the bar is redrawn in place on ``err`` (stderr), at most
     every ``REFRESH_SECONDS``.
@@ -42,15 +43,15 @@ class Progress:
         self._drawn_at = now
         filled = BAR_WIDTH * (batch + 1) // num_batches
         self.err.write(f"\repoch {epoch}/{self.epochs} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] "
-                       f"{batch + 1}/{num_batches} loss {loss:.4f} error {error:.4f}")
+                       f"{batch + 1}/{num_batches} loss {loss:.4g} error {error:.4f}")
         self.err.flush()
         self._bar_visible = True
 
     def epoch(self, stats) -> None:
         self.clear()
         if self.lines:
-            self.out.write(f"epoch {stats.epoch}/{self.epochs}: train loss {stats.train_loss:.4f} "
-                           f"error {stats.train_error:.4f} | validation loss {stats.val_loss:.4f} "
+            self.out.write(f"epoch {stats.epoch}/{self.epochs}: train loss {stats.train_loss:.4g} "
+                           f"error {stats.train_error:.4f} | validation loss {stats.val_loss:.4g} "
                            f"error {stats.val_error:.4f} | {stats.seconds:.2f} s\n")
             self.out.flush()
 

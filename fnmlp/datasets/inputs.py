@@ -23,7 +23,11 @@ stores digits):
   subtracted, the ink's bounding box (pixels above 10% of the strongest ink) is scaled, keeping its
   aspect ratio, so that its longer side is 20/28 of ``side`` (area averaging, which anti-aliases),
   its ink is stretched so that the strongest pixel is 255, and it is placed so that its centre of
-  mass falls on pixel ``(side / 2, side / 2)``, to the nearest pixel. An image without ink is refused.
+  mass falls on pixel ``(side / 2, side / 2)``, to the nearest pixel.
+
+Blank inputs are refused at every size: a PNG with no pixel more than 1/255 above its background
+level (all white, all black, fully transparent, one flat gray), and an IDX or ``.npy`` row whose
+pixels all have one value (the message names the file and the rows).
 """
 
 from __future__ import annotations
@@ -101,7 +105,17 @@ def read_inputs(path: PathLike, width: int) -> Inputs:
         shape = "x".join(map(str, array.shape[1:]))
         _checks.fail(ValueError, source, f"{_describe_width(width)} per row, as the network takes",
                      f"{shape} = {pixels.shape[1]}" if array.ndim == 3 else f"{pixels.shape[1]}")
+    _check_not_blank(source, pixels)
     return Inputs(source, pixels)
+
+
+def _check_not_blank(source: str, pixels: np.ndarray) -> None:
+    """Refuse rows of ``pixels`` ``(n, features)`` whose pixels all have one value, naming them."""
+    blank = np.flatnonzero(pixels.min(axis=1) == pixels.max(axis=1))
+    if blank.size:
+        shown = ", ".join(map(str, blank[:10])) + (f" ... ({blank.size} in all)" if blank.size > 10 else "")
+        _checks.fail(ValueError, source, "images with something drawn on them",
+                     f"blank {'rows' if blank.size > 1 else 'row'} (every pixel one value) at index {shown}")
 
 
 def _describe_width(width: int) -> str:
@@ -178,12 +192,13 @@ def mnist_style(gray: np.ndarray, side: int = 28, source: str = "image") -> np.n
     border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
     background = float(np.median(border))
     ink = 1.0 - gray if background > 0.5 else gray
-    if ink.shape == (side, side):
-        return np.rint(ink * 255).astype(np.uint8)
-    ink = np.clip(ink - (1.0 - background if background > 0.5 else background), 0.0, None)
-    strongest = ink.max()
+    above = np.clip(ink - (1.0 - background if background > 0.5 else background), 0.0, None)
+    strongest = above.max()
     if strongest <= 1 / 255:
         _checks.fail(ValueError, source, "an image with something drawn on it", "a blank image")
+    if ink.shape == (side, side):
+        return np.rint(ink * 255).astype(np.uint8)
+    ink = above
     rows, cols = np.nonzero(ink > INK_THRESHOLD * strongest)
     ink = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
     box = max(1, round(BOX_FRACTION * side))

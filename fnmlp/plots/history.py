@@ -7,7 +7,7 @@ from typing import Sequence, Union
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from ..utils.atomic import atomic_write
 
@@ -35,6 +35,7 @@ def plot_curve(values: Sequence[float], path: PathLike, *, title: str, ylabel: s
     epochs = range(1, len(values) + 1)
     axes.plot(epochs, values, marker="." if len(values) < 30 else None)
     axes.set(title=title, xlabel="epoch", ylabel=ylabel)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     if ylabel == "error rate":
         axes.yaxis.set_major_formatter(PercentFormatter(1.0))
     axes.grid(alpha=0.3)
@@ -59,6 +60,7 @@ def plot_history(history: Sequence, directory: PathLike) -> list:
         axes.plot(epochs, columns[f"train_{quantity}"], marker=marker, label="training")
         axes.plot(epochs, columns[f"val_{quantity}"], marker=marker, label="validation")
         axes.set(title=quantity.capitalize(), xlabel="epoch", ylabel=ylabel)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         if quantity == "error":
             if min(columns["train_error"] + columns["val_error"], default=0) > 0:
                 axes.set_yscale("log")

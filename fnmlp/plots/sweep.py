@@ -8,7 +8,7 @@ import os
 from typing import Optional, Sequence, Union
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from .history import save_figure
 
@@ -29,6 +29,7 @@ def plot_sweep_curves(rows: Sequence[dict], best: Optional[str], path: PathLike)
         else:
             axes.plot(epochs, curve, color="0.55", linewidth=1, alpha=0.7)
     axes.set(title=f"Validation error of {len(rows)} trials", xlabel="epoch", ylabel="validation error")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.yaxis.set_major_formatter(PercentFormatter(1.0))
     axes.grid(alpha=0.3)
     if best is not None:
@@ -38,7 +39,8 @@ def plot_sweep_curves(rows: Sequence[dict], best: Optional[str], path: PathLike)
 
 def plot_sweep_params(rows: Sequence[dict], swept: Sequence[str], best: Optional[str], path: PathLike) -> None:
     """Final validation error against each swept option, one panel per option: numbers on a linear or
-    (when positive and spanning more than 20x) logarithmic axis, anything else as categories."""
+    (when all positive and spanning more than a decade, max > 10 min) logarithmic axis, whole numbers
+    (seeds, sizes, epochs) on a linear one with whole-number ticks only; anything else as categories."""
     panels = list(swept) or ["trial"]
     figure = Figure(figsize=(4 * len(panels), 3.8), layout="constrained")
     for position, key in enumerate(panels, 1):
@@ -48,8 +50,10 @@ def plot_sweep_params(rows: Sequence[dict], swept: Sequence[str], best: Optional
         numbers = [_number(x) for x, _, _ in points]
         if points and all(n is not None for n in numbers):
             xs = numbers
-            if min(xs) > 0 and max(xs) > 20 * min(xs):
+            if min(xs) > 0 and max(xs) > 10 * min(xs):
                 axes.set_xscale("log")
+            elif all(_is_integer(x) for x, _, _ in points):
+                axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         else:
             labels = list(dict.fromkeys(str(x) for x, _, _ in points))
             xs = [labels.index(str(x)) for x, _, _ in points]
@@ -64,6 +68,15 @@ def plot_sweep_params(rows: Sequence[dict], swept: Sequence[str], best: Optional
         axes.yaxis.set_major_formatter(PercentFormatter(1.0))
         axes.grid(alpha=0.3)
     save_figure(figure, path)
+
+
+def _is_integer(value) -> bool:
+    """Whether ``value`` (a number or its text, as ``sweep.csv`` holds it) is written as a whole number."""
+    try:
+        int(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def _number(value) -> Optional[float]:

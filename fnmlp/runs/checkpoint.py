@@ -244,7 +244,11 @@ def _write_npz(file: Any, arrays: dict) -> None:
 # --- Loading --------------------------------------------------------------------------------------
 
 def load_params(path: PathLike) -> tuple:
-    """``(spec, params, state, meta)`` from any checkpoint; arrays are read-only, dtypes as saved."""
+    """``(spec, params, state, meta)`` from any checkpoint; arrays are read-only, dtypes as saved.
+
+    Raises ``FileNotFoundError`` naming ``path`` for a missing file, and ``ValueError`` as
+    ``load_checkpoint`` does.
+    """
     spec, params, state, _, meta, _ = _load(path)
     return spec, params, state, meta
 
@@ -277,6 +281,8 @@ def _load(path: PathLike) -> tuple:
     """``(spec, params, state, opt_state, meta, train)``, every part checked; ``train`` is
     ``(optimizer, epoch, order, rng, dropout_rng, early_stopping)`` or ``None``."""
     path = _path(path)
+    if not os.path.exists(path):
+        _checks.fail(FileNotFoundError, "path", "a checkpoint file", f"{path!r}, which does not exist")
     header, arrays = _read(path)
     _check_names(path, header["spec"])
     try:

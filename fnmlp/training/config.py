@@ -149,8 +149,9 @@ class TrainConfig:
       ``weight_decay``: SGD's coupled decay (``g + wd * p``) or AdamW's decoupled one, weights only.
     - ``schedule``: ``constant``; ``cosine`` (to 0 at the last step); ``step`` (x0.1 at half and at
       three quarters of the steps); ``exponential`` (x0.01 over all the steps); each after a linear
-      warm-up of ``warmup_epochs`` from 0. ``clip_norm``: clip the gradients' global norm.
-    - ``early_stopping``: patience in epochs on validation error (restoring the best epoch), or None.
+      warm-up of ``warmup_epochs`` from 0, fewer than ``epochs`` (0 when ``epochs`` is 0).
+      ``clip_norm``: clip the gradients' global norm.
+    - ``early_stopping``: patience in epochs on the validation loss (restoring the best epoch), or None.
     - ``epochs``, ``batch_size``, ``seed`` (initialisation, shuffling, dropout), ``dtype``,
       ``dataset`` (``mnist``, ``fashion-mnist`` or a directory of IDX files), ``limit`` (rows per split).
     """
@@ -182,6 +183,9 @@ class TrainConfig:
         layer_dropout(self)
         if self.bn > len(self.hidden) + 1:
             raise _bad("bn", f"at most {len(self.hidden) + 1}, the number of layers", self.bn)
+        if self.warmup_epochs and self.warmup_epochs >= self.epochs:
+            raise _bad("warmup_epochs", f"fewer than the {self.epochs} epochs of the run (the schedule needs "
+                       "at least one step after the warm-up)", f"{self.warmup_epochs:g}")
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0.0):
             raise _bad("nesterov", "the sgd optimizer with momentum > 0",
                        f"optimizer {self.optimizer} with momentum {self.momentum:g}")
@@ -265,6 +269,7 @@ def learning_rate(config: TrainConfig, num_train: int) -> Any:
     """``config.lr`` as a float, or the schedule ``config`` names, in batches of ``num_train`` rows."""
     steps_per_epoch = -(-num_train // config.batch_size)
     total = max(1, config.epochs * steps_per_epoch)
+    # warmup_epochs < epochs (TrainConfig checks it); the min only catches rounding up to the last step
     warmup = min(total - 1, round(config.warmup_epochs * steps_per_epoch))
     if config.schedule == "cosine":
         return warmup_cosine_decay(config.lr, warmup, total)

@@ -125,15 +125,21 @@ class FitResult:
         return best.bn_state if best is not None and best.best_epoch else self.final.bn_state
 
 
+DIVERGENCE_FACTOR = 1e6
+
+
 class TrainingDiverged(FloatingPointError):
-    """The training loss became NaN or infinite at ``epoch`` (1-based), ``batch`` (0-based).
+    """The training loss became NaN or infinite, or grew past ``DIVERGENCE_FACTOR`` times the loss of
+    the first batch trained (taken as at least 1), at ``epoch`` (1-based), ``batch`` (0-based); ``loss``
+    is that batch's mean loss.
 
     ``history`` holds the completed epochs; ``last_good`` is the training state after the last of
     them (for the stateful adapter, whose parameters are updated in place, it is ``None``).
     """
 
     def __init__(self, epoch: int, batch: int, loss: float, history: tuple, last_good: Any = None):
-        super().__init__(f"training diverged: the loss became {loss} at epoch {epoch}, batch {batch}; "
+        why = f" (over {DIVERGENCE_FACTOR:g} times the first batch's)" if math.isfinite(loss) else ""
+        super().__init__(f"training diverged: the loss became {loss:.4g}{why} at epoch {epoch}, batch {batch}; "
                          f"the last good state is from epoch {epoch - 1}")
         self.epoch, self.batch, self.loss = epoch, batch, loss
         self.history, self.last_good = history, last_good
@@ -152,9 +158,13 @@ def run_epochs(step: Callable, evaluate: Callable, carry: Any, x: np.ndarray, la
     totals)`` (default: ``sum / rows``, the error rate of wrong counts). ``gather(array, rows)``
     takes the batch rows (default ``array[rows]``). ``on_batch(epoch, batch, num_batches, loss, error)``
     sees the running figures; ``on_epoch(stats, carry, order)`` sees each finished epoch, and no epoch
-    follows if it returns ``True``. ``learning_rate(carry)`` gives ``EpochStats.lr`` (default NaN). A non-finite batch loss raises
-    ``TrainingDiverged`` at once (overflow warnings on the way there are silenced). The arguments are
-    checked before the first ``shuffle``.
+    follows if it returns ``True``. ``learning_rate(carry)`` gives ``EpochStats.lr`` (default NaN).
+    ``TrainingDiverged`` is raised at once by a batch whose mean loss is NaN or infinite, or above
+    ``DIVERGENCE_FACTOR * max(1, the first batch's mean loss)`` (the first batch of this call, whose
+    loss is that of the parameters training starts from): a finite loss a million times the start's
+    means training has blown up (``lr=1e300`` gives ~1e301) though it has not yet overflowed.
+    Overflow warnings on the way there are silenced. The arguments are checked before the first
+    ``shuffle``.
     """
     n = x.shape[0]
     if labels.shape[0] != n:
@@ -174,6 +184,7 @@ def _epochs(step, evaluate, carry, x, labels, order, shuffle, first_epoch, last_
     n = x.shape[0]
     num_batches = -(-n // batch_size)
     history = []
+    limit = None  # DIVERGENCE_FACTOR times the first batch's mean loss, at least 1
     for epoch in range(first_epoch, last_epoch + 1):
         started = time.perf_counter()
         shuffle(order)
@@ -183,6 +194,11 @@ def _epochs(step, evaluate, carry, x, labels, order, shuffle, first_epoch, last_
             carry, batch_loss, batch_totals = step(carry, gather(x, rows), gather(labels, rows))
             if not math.isfinite(batch_loss):
                 raise TrainingDiverged(epoch, batch, float(batch_loss), tuple(history))
+            mean_loss = float(batch_loss) / rows.shape[0]
+            if limit is None:
+                limit = DIVERGENCE_FACTOR * max(1.0, mean_loss)
+            elif mean_loss > limit:
+                raise TrainingDiverged(epoch, batch, mean_loss, tuple(history))
             loss_sum += batch_loss
             totals = totals + batch_totals
             if on_batch is not None:
@@ -247,9 +263,12 @@ def fit(spec: MLPSpec, params: Params, bn_state: BatchNormState, optimizer: Opti
     ``fnmlp.optimizers.Optimizer``; a schedule steps once per batch); returns a ``FitResult``.
 
     ``train``, ``validation`` and ``test`` are ``(x, labels)`` pairs (or records with ``x`` and ``y``):
-    ``x`` ``(n, n[0])`` float32 or float64, the dtype training runs in; labels integer ``(n,)`` or
-    one-hot. ``rng`` (a seed or a NumPy generator) shuffles the rows each epoch; seeding it as the
-    handout seeds ``np.random`` reproduces ``fnmlp.hw1.get_training_stats``. ``early_stopping`` (an
+    ``x`` ``(n, n[0])`` float32 or float64 (boolean, integer and float16 ``x`` are refused); labels
+    integer ``(n,)`` or one-hot. Training runs in the training ``x``'s dtype: the parameters,
+    BatchNorm statistics and optimizer state are cast to it (float32 params with float64 ``x`` train
+    and come back in float64), and validation and test ``x`` are cast to it. ``rng`` (a seed or a
+    NumPy generator) shuffles the rows each epoch; seeding it as the handout seeds ``np.random``
+    reproduces ``fnmlp.hw1.get_training_stats``. ``early_stopping`` (an
     ``EarlyStopping``, which needs ``validation``) may end training sooner and returns the best
     epoch's parameters. ``on_batch`` and ``on_epoch(stats, train_state)`` observe progress
     (``on_epoch`` is where to checkpoint); when ``on_epoch`` returns ``True``, no epoch follows and
@@ -396,7 +415,23 @@ def _check_data(name: str, spec: MLPSpec, data: Any, dtype: Any = None) -> tuple
         x, labels = data
     else:
         _checks.fail(TypeError, name, "an (x, labels) pair", _checks.describe(data))
-    return _check_xy(f"{name} x", f"{name} labels", spec, x, labels, dtype)
+    return _check_xy(f"{name} x", f"{name} labels", spec, _float_x(f"{name} x", x), labels, dtype)
+
+
+def _float_x(name: str, x: Any) -> Any:
+    """``x``, as an array where it can be one, unless it holds booleans, integers or float16, which
+    training refuses: it runs in x's dtype, and would otherwise promote them (and the parameters it
+    returns) to float64."""
+    if not isinstance(x, np.ndarray):
+        try:
+            x = np.asarray(x)
+        except (ValueError, TypeError):
+            return x  # float_array says what is wrong with it
+    if x.dtype.kind in "biuf" and x.dtype not in _checks.FLOAT_DTYPES:
+        hint = ("scale pixels first, as fnmlp's data loaders and fnmlp.datasets.inputs.standardize do"
+                if x.dtype.kind in "biu" else "convert with x.astype(np.float32)")
+        _checks.fail(TypeError, name, f"float32 or float64, the dtypes fit trains in ({hint})", f"dtype {x.dtype}")
+    return x
 
 
 def _check_xy(x_name: str, labels_name: str, spec: MLPSpec, x: Any, labels: Any, dtype: Any = None) -> tuple:
