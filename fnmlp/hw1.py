@@ -24,26 +24,30 @@ No math lives here: the activations call ``fnmlp.activations``, the criterion ``
 - ``dW`` and ``db`` are gradients of the mean loss over the batch; BatchNorm's ``dgamma`` and
   ``dbeta`` are sums over the batch (gradients of the summed loss); ``step`` applies
   ``v = momentum * v - lr * g; p = p + v`` to every parameter with its gradient as exposed.
+
+The checks of the arguments and attributes, and the records they become for the core, live in the
+private ``fnmlp._handout``; this module keeps the handout's classes and functions.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-import attrs
 import numpy as np
 
-from .utils import checks as _checks
-from .model import inference
+from ._handout import (LastForward, activation_records, batchnorm_fields, batchnorm_layers, dataset, gradients,
+                       handout_sgd, initial_arrays, one_hot_labels, owned, records, row, widths)
 from .model import activations as core_activations
+from .model import inference
 from .model.batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
-from .model.kernels import ForwardCache, backward as _backward, forward as _forward
-from .model.losses import SOFTMAX_CROSS_ENTROPY, class_indices
-from .optimizers import apply_updates, sgd
-from .model.params import BatchNormState, Params, init_params, param_shapes
+from .model.kernels import backward as _backward, forward as _forward
+from .model.losses import SOFTMAX_CROSS_ENTROPY
+from .model.params import param_shapes
 from .model.spec import MLPSpec
-from .training.loop import run_epochs
 from .model.tree import readonly
+from .optimizers import apply_updates
+from .training.loop import run_epochs
+from .utils import checks as _checks
 
 __all__ = ["Activation", "Identity", "Sigmoid", "Tanh", "ReLU", "Criterion", "SoftmaxCrossEntropy", "BatchNorm",
            "MLP", "random_normal_weight_init", "zeros_bias_init", "get_training_stats"]
@@ -104,6 +108,9 @@ class ReLU(Activation):
     name = "relu"
 
 
+_BUILTIN_CLASSES = (Identity, Sigmoid, Tanh, ReLU)  # the MLP runs their core records directly
+
+
 class Criterion:
     """A loss of ``logits`` against ``labels``: ``forward(x, y)`` (or calling the object) returns the
     per-example ``loss`` and keeps all three."""
@@ -138,7 +145,7 @@ class SoftmaxCrossEntropy(Criterion):
 
     def forward(self, x: Any, y: Any) -> np.ndarray:
         x = _checks.float_array("x", x, ndim=2)
-        y, indices = _one_hot("y", y, x.shape)
+        y, indices = one_hot_labels("y", y, x.shape)
         return self._forward(x, y, indices)
 
     def derivative(self) -> np.ndarray:
@@ -183,7 +190,7 @@ class BatchNorm:
     def forward(self, x: Any, eval: bool = False) -> np.ndarray:
         train = not _checks.boolean("eval", eval)
         x = _checks.float_array("x", x, ndim=2, width=self._fan_in)
-        gamma, beta, running_mean, running_var, alpha, eps = self._checked("BatchNorm", self._fan_in)
+        gamma, beta, running_mean, running_var, alpha, eps = batchnorm_fields("BatchNorm", self, self._fan_in)
         out, cache, new_mean, new_var = batchnorm_forward(x, readonly(gamma), readonly(beta), readonly(running_mean),
                                                           readonly(running_var), train=train, alpha=alpha, eps=eps)
         self._remember(cache, new_mean, new_var)
@@ -196,24 +203,17 @@ class BatchNorm:
         delta = _checks.float_array("delta", delta, ndim=2)
         if delta.shape != shape:
             _checks.fail(ValueError, "delta", f"shape {shape}, the last forward's", f"shape {delta.shape}")
-        gamma = self._checked("BatchNorm", self._fan_in)[0]
+        gamma = batchnorm_fields("BatchNorm", self, self._fan_in)[0]
         dx, self.dgamma, self.dbeta = batchnorm_backward(self._cache, readonly(gamma),
                                                          delta.astype(self._cache.normalized.dtype, copy=False))
         return dx
 
-    def _checked(self, name: str, width: int) -> tuple:
-        """``(gamma, beta, running_mean, running_var)`` as ``(width,)`` views, then ``(alpha, eps)``."""
-        vectors = tuple(_vector(f"{name}.{field}", getattr(self, field), width)
-                        for field in ("gamma", "beta", "running_mean", "running_var"))
-        alpha = _checks.real(f"{name}.alpha", self.alpha, minimum=0.0, maximum=1.0)
-        return (*vectors, alpha, _checks.real(f"{name}.eps", self.eps, above=0.0))
-
     def _remember(self, cache: BatchNormCache, running_mean: np.ndarray, running_var: np.ndarray) -> None:
         self._cache = cache
         self.x, self.norm, self.out = cache.z, cache.normalized, cache.out
-        self.mean, self.var = _row(cache.mean), _row(cache.var)
+        self.mean, self.var = row(cache.mean), row(cache.var)
         if cache.train:
-            self.running_mean, self.running_var = _row(running_mean), _row(running_var)
+            self.running_mean, self.running_var = row(running_mean), row(running_var)
 
 
 def random_normal_weight_init(d0: int, d1: int) -> np.ndarray:
@@ -224,17 +224,6 @@ def random_normal_weight_init(d0: int, d1: int) -> np.ndarray:
 def zeros_bias_init(d: int) -> np.ndarray:
     """Zero biases of shape ``(1, d)``."""
     return np.zeros((1, d))
-
-
-@attrs.frozen(eq=False)
-class _Pass:
-    """What ``MLP.backward`` needs from the last forward: the records it ran on, its cache, the
-    BatchNorm objects it filled."""
-
-    spec: MLPSpec
-    params: Params
-    cache: ForwardCache
-    bn_layers: tuple
 
 
 class MLP:
@@ -259,39 +248,23 @@ class MLP:
                  criterion: SoftmaxCrossEntropy, lr: float, momentum: float = 0.0, num_bn_layers: int = 0) -> None:
         input_size = _checks.integer("input_size", input_size, minimum=1)
         output_size = _checks.integer("output_size", output_size, minimum=1)
-        if isinstance(hiddens, (str, bytes)) or not isinstance(hiddens, (Sequence, np.ndarray)):
-            _checks.fail(TypeError, "hiddens", "a sequence of layer widths", _checks.describe(hiddens))
-        hiddens = [_checks.integer(f"hiddens[{i}]", n, minimum=1) for i, n in enumerate(hiddens)]
+        hiddens = widths(hiddens)
         nlayers = len(hiddens) + 1
         self._wrappers = {}
-        names = _activation_records(activations, nlayers, self._wrappers)
-        for name, fn in (("weight_init_fn", weight_init_fn), ("bias_init_fn", bias_init_fn)):
-            if not callable(fn):
-                _checks.fail(TypeError, name, "a callable", _checks.describe(fn))
+        names = activation_records(activations, nlayers, self._wrappers, _BUILTIN_CLASSES)
+        _checks.function("weight_init_fn", weight_init_fn)
+        _checks.function("bias_init_fn", bias_init_fn)
         _checks.instance("criterion", criterion, SoftmaxCrossEntropy)
-        optimizer = _sgd(lr, momentum)
+        optimizer = handout_sgd(lr, momentum)
         num_bn_layers = _checks.integer("num_bn_layers", num_bn_layers, minimum=0, maximum=nlayers)
         spec = MLPSpec((input_size, *hiddens, output_size), names, num_bn_layers)
-
-        bias_shapes = []
-
-        def weight_init(m: int, n: int) -> Any:
-            return _shaped(f"weight_init_fn({m}, {n})", weight_init_fn(m, n), [(m, n)])
-
-        def bias_init(n: int) -> Any:
-            bias = _shaped(f"bias_init_fn({n})", bias_init_fn(n), [(1, n), (n,)])
-            bias_shapes.append(np.shape(bias))
-            return bias
-
-        params, _ = init_params(spec, weight_init=weight_init, bias_init=bias_init)
+        self.W, self.b, params = initial_arrays(spec, weight_init_fn, bias_init_fn)
 
         self.input_size, self.output_size = input_size, output_size
         self.nlayers, self.num_bn_layers, self.bn = nlayers, num_bn_layers, num_bn_layers > 0
         self.activations, self.criterion = activations, criterion
         self.lr, self.momentum = float(lr), float(momentum)
         self.train_mode = True
-        self.W = [np.array(w) for w in params.W]
-        self.b = [np.array(b).reshape(shape) for b, shape in zip(params.b, bias_shapes)]
         self.bn_layers = [BatchNorm(n, spec.bn_alpha) for n in spec.bn_widths] if num_bn_layers else None
         self._spec, self._opt_state = spec, optimizer.init(params)
         self._last = None
@@ -316,7 +289,7 @@ class MLP:
         train = _checks.boolean("train_mode", self.train_mode)
         x = _checks.float_array("x", x, ndim=2, width=spec.layer_sizes[0])
         logits, cache, new_state = _forward(spec, params, state, x, train)
-        self._spec, self._last = spec, _Pass(spec, params, cache, bn_layers)
+        self._spec, self._last = spec, LastForward(spec, params, cache, bn_layers)
         for activation, output in zip(self.activations, cache.outputs[1:]):
             if type(activation) in _BUILTIN_CLASSES:  # others keep what their own forward kept
                 activation.state = output
@@ -332,14 +305,14 @@ class MLP:
         criterion = _checks.instance("criterion", self.criterion, SoftmaxCrossEntropy)
         spec, params, cache = self._last.spec, self._last.params, self._last.cache
         logits = cache.outputs[-1]
-        labels, indices = _one_hot("labels", labels, logits.shape)
+        labels, indices = one_hot_labels("labels", labels, logits.shape)
         criterion._forward(logits, labels, indices)
         batch = logits.shape[0]
         dlogits = criterion.derivative()
         dlogits /= batch
         grads = _backward(spec, params, cache, dlogits, input_grad=False)
-        self.dW = [_owned(g) for g in grads.W]
-        self.db = [_owned(g) for g in grads.b]
+        self.dW = [owned(g) for g in grads.W]
+        self.db = [owned(g) for g in grads.b]
         for layer, dgamma, dbeta in zip(self._last.bn_layers, grads.gamma, grads.beta):
             layer.dgamma, layer.dbeta = dgamma * batch, dbeta * batch
 
@@ -347,24 +320,18 @@ class MLP:
         """One SGD-with-momentum update of ``W``, ``b`` and BatchNorm's ``gamma``, ``beta``, using the
         gradients as exposed, with ``lr`` and ``momentum`` as they are now."""
         spec, params, _, bn_layers = self._records()
-        n = spec.layer_sizes
-        grads = Params(
-            W=[_array(f"dW[{i}]", g, [w.shape]) for i, (g, w) in enumerate(zip(_listed("dW", self.dW, spec.num_layers),
-                                                                                params.W))],
-            b=[_vector(f"db[{i}]", g, n[i + 1]) for i, g in enumerate(_listed("db", self.db, spec.num_layers))],
-            gamma=[_vector(f"bn_layers[{i}].dgamma", layer.dgamma, n[i + 1]) for i, layer in enumerate(bn_layers)],
-            beta=[_vector(f"bn_layers[{i}].dbeta", layer.dbeta, n[i + 1]) for i, layer in enumerate(bn_layers)])
-        transform = _sgd(self.lr, self.momentum).transform  # its update, unlike Optimizer.update, checks nothing
+        grads = gradients(spec, params, self.dW, self.db, bn_layers)
+        transform = handout_sgd(self.lr, self.momentum).transform  # its update, unlike Optimizer.update, checks nothing
         updates, self._opt_state = transform.update(grads, self._opt_state, params)
         new = apply_updates(params, updates)
-        self.W = [_owned(w) for w in new.W]
-        self.b = [_owned(v).reshape(old.shape) for v, old in zip(new.b, self.b)]
+        self.W = [owned(w) for w in new.W]
+        self.b = [owned(v).reshape(old.shape) for v, old in zip(new.b, self.b)]
         for layer, gamma, beta in zip(bn_layers, new.gamma, new.beta):
-            layer.gamma, layer.beta = _row(gamma), _row(beta)
+            layer.gamma, layer.beta = row(gamma), row(beta)
 
     def zero_grads(self) -> None:
         """Set ``dW``, ``db`` and BatchNorm's ``dgamma``, ``dbeta`` to float64 zeros of their shapes."""
-        bn_layers = self._bn_layers(self._spec)
+        bn_layers = batchnorm_layers(self.bn_layers, self._spec.num_bn_layers, BatchNorm)
         shapes = param_shapes(self._spec)
         self.dW = [np.zeros(shape) for shape in shapes["W"]]
         self.db = [np.zeros(shape) for shape in shapes["b"]]
@@ -373,36 +340,9 @@ class MLP:
 
     def _records(self) -> tuple:
         """``(spec, params, bn_state, bn_layers)``: the core's records for the attributes as they are
-        now, checked, and the BatchNorm objects (a tuple, empty without BatchNorm)."""
-        spec = self._spec
-        n, L = spec.layer_sizes, spec.num_layers
-        names = _activation_records(self.activations, L, self._wrappers)
-        W = [_array(f"W[{i}]", w, [(n[i], n[i + 1])]) for i, w in enumerate(_listed("W", self.W, L))]
-        b = [_vector(f"b[{i}]", v, n[i + 1]) for i, v in enumerate(_listed("b", self.b, L))]
-        bn_layers = self._bn_layers(spec)
-        checked = [layer._checked(f"bn_layers[{i}]", n[i + 1]) for i, layer in enumerate(bn_layers)]
-        settings = sorted({c[4:] for c in checked})
-        if len(settings) > 1:
-            _checks.fail(ValueError, "bn_layers", "the same alpha and eps in every layer", f"(alpha, eps) {settings}")
-        alpha, eps = settings[0] if settings else (spec.bn_alpha, spec.bn_eps)
-        if (names, alpha, eps) != (spec.activations, spec.bn_alpha, spec.bn_eps):
-            spec = attrs.evolve(spec, activations=names, bn_alpha=alpha, bn_eps=eps)
-        columns = list(zip(*checked)) or [()] * 4
-        return spec, Params(W, b, columns[0], columns[1]), BatchNormState(columns[2], columns[3]), bn_layers
-
-    def _bn_layers(self, spec: MLPSpec) -> tuple:
-        if spec.num_bn_layers == 0 and self.bn_layers is None:
-            return ()
-        layers = tuple(_listed("bn_layers", self.bn_layers, spec.num_bn_layers, "BatchNorm layer"))
-        for i, layer in enumerate(layers):
-            _checks.instance(f"bn_layers[{i}]", layer, BatchNorm)
-        return layers
-
-
-
-def _sgd(lr: Any, momentum: Any) -> Any:
-    """``sgd(lr, momentum)`` for a number ``lr`` (the handout has no schedules)."""
-    return sgd(_checks.real("lr", lr, minimum=0.0), momentum)
+        now, checked, and the BatchNorm objects (``_handout.records``)."""
+        return records(self._spec, self._wrappers, _BUILTIN_CLASSES, BatchNorm, self.activations, self.W, self.b,
+                       self.bn_layers)
 
 
 def get_training_stats(mlp: MLP, dset: Any, nepochs: int, batch_size: int) -> tuple:
@@ -419,14 +359,14 @@ def get_training_stats(mlp: MLP, dset: Any, nepochs: int, batch_size: int) -> tu
     _checks.instance("mlp", mlp, MLP)
     if not isinstance(dset, (tuple, list)) or len(dset) != 3:
         _checks.fail(TypeError, "dset", "a (train, val, test) triple", _checks.describe(dset))
-    (x, labels, _), (val_x, _, val_indices), _ = (_dataset(name, mlp._spec, data)
+    (x, labels, _), (val_x, _, val_indices), _ = (dataset(name, mlp._spec, data)
                                                   for name, data in zip(("train", "val", "test"), dset))
     nepochs = _checks.integer("nepochs", nepochs, minimum=0)
     batch_size = _checks.integer("batch_size", batch_size, minimum=1, maximum=x.shape[0])
     # What forward, backward and step read, checked before the first batch changes any of it:
     mlp._records()
     _checks.instance("criterion", mlp.criterion, SoftmaxCrossEntropy)
-    _sgd(mlp.lr, mlp.momentum)
+    handout_sgd(mlp.lr, mlp.momentum)
 
     def step(mlp: MLP, xb: np.ndarray, yb: np.ndarray) -> tuple:
         mlp.train()
@@ -446,103 +386,3 @@ def get_training_stats(mlp: MLP, dset: Any, nepochs: int, batch_size: int) -> tu
                             first_epoch=1, last_epoch=nepochs, batch_size=batch_size)
     return tuple(np.array([getattr(stats, field) for stats in history], dtype=np.float64)
                  for field in ("train_loss", "train_error", "val_loss", "val_error"))
-
-
-def _owned(array: np.ndarray) -> np.ndarray:
-    """``array`` as one its receiver may keep and write into: the read-only views that records hold
-    are copied; the fresh arrays the core computes on each call are handed over as they are."""
-    return array if array.flags.writeable else np.array(array)
-
-
-def _row(array: np.ndarray) -> np.ndarray:
-    return _owned(array).reshape(1, -1)
-
-
-def _array(name: str, value: Any, shapes: Sequence[tuple]) -> np.ndarray:
-    """``value`` itself, if it is a float32 or float64 ndarray of one of ``shapes``."""
-    if not isinstance(value, np.ndarray) or value.dtype not in _checks.FLOAT_DTYPES:
-        _checks.fail(TypeError, name, "a float32 or float64 ndarray", _checks.describe(value))
-    if value.shape not in shapes:
-        _checks.fail(ValueError, name, " or ".join(f"shape {shape}" for shape in shapes), f"shape {value.shape}")
-    return value
-
-
-def _vector(name: str, value: Any, width: int) -> np.ndarray:
-    """A ``(1, width)`` or ``(width,)`` float array as a ``(width,)`` view."""
-    return _array(name, value, [(1, width), (width,)]).reshape(width)
-
-
-def _shaped(name: str, value: Any, shapes: Sequence[tuple]) -> np.ndarray:
-    """``value`` as a finite float array of one of ``shapes``."""
-    array = _checks.float_array(name, value, ndim=None)
-    if array.shape not in shapes:
-        _checks.fail(ValueError, name, "an array of " + " or ".join(f"shape {shape}" for shape in shapes),
-                     f"shape {array.shape}")
-    return array
-
-
-def _listed(name: str, value: Any, length: int, each: str = "layer") -> Sequence:
-    expected = f"a list of {length} (one per {each})"
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        _checks.fail(TypeError, name, expected, _checks.describe(value))
-    if len(value) != length:
-        _checks.fail(ValueError, name, expected, f"{len(value)} items")
-    return value
-
-
-_BUILTIN_CLASSES = (Identity, Sigmoid, Tanh, ReLU)
-
-
-def _activation_records(activations: Any, length: int, wrappers: dict) -> tuple:
-    """The core ``Activation`` record of each layer: the built-ins' own, or one that calls the object's
-    ``forward`` and ``derivative`` (kept in ``wrappers`` by object, so the spec stays the same)."""
-    records = []
-    for i, activation in enumerate(_listed("activations", activations, length)):
-        if type(activation) in _BUILTIN_CLASSES:
-            records.append(core_activations.ACTIVATIONS[activation.name])
-            continue
-        if isinstance(activation, type) or not (callable(getattr(activation, "forward", None))
-                                                and callable(getattr(activation, "derivative", None))):
-            _checks.fail(TypeError, f"activations[{i}]", "an Identity, Sigmoid, Tanh or ReLU object, or another "
-                         "with the handout's interface (forward(x), derivative())", _checks.describe(activation))
-        kept = wrappers.get(id(activation))
-        if kept is None or kept[0] is not activation:
-            kept = wrappers[id(activation)] = (activation, _handout_activation(activation, i))
-        records.append(kept[1])
-    return tuple(records)
-
-
-def _handout_activation(obj: Any, layer: int) -> core_activations.Activation:
-    """A core record whose ``fn`` is ``obj.forward`` (on a copy of ``z``, which may be BatchNorm's
-    kept output) and whose derivative is ``obj.derivative()``, computed from what that forward kept."""
-    name = f"activations[{layer}]"
-
-    def fn(z: np.ndarray) -> np.ndarray:
-        a = _checks.float_array(f"{name}.forward(x)", obj.forward(z.copy()), ndim=None, finite=False)
-        if a.shape != z.shape:
-            _checks.fail(ValueError, f"{name}.forward(x)", f"shape {z.shape}, the input's", f"shape {a.shape}")
-        return a.astype(z.dtype, copy=False)
-
-    def derivative(a: np.ndarray) -> np.ndarray:
-        grad = _checks.float_array(f"{name}.derivative()", obj.derivative(), ndim=None, finite=False)
-        if grad.shape not in ((), a.shape):
-            _checks.fail(ValueError, f"{name}.derivative()", f"shape {a.shape}, the output's", f"shape {grad.shape}")
-        return grad
-
-    return core_activations.Activation(f"{type(obj).__name__}", fn, derivative, uses="a")
-
-
-def _one_hot(name: str, labels: Any, shape: tuple) -> tuple:
-    """``(labels, class_indices)`` for one-hot ``labels`` of ``shape`` ``(batch, classes)``."""
-    labels = np.asarray(labels)
-    if labels.shape != shape:
-        _checks.fail(ValueError, name, f"one-hot rows of shape {shape}", f"shape {labels.shape}")
-    return labels, class_indices(labels, shape[1], name)
-
-
-def _dataset(name: str, spec: MLPSpec, data: Any) -> tuple:
-    """``(x, one_hot_labels, class_indices)`` from an ``(x, one_hot_labels)`` pair, checked."""
-    if not isinstance(data, (tuple, list)) or len(data) != 2:
-        _checks.fail(TypeError, name, "an (x, one-hot labels) pair", _checks.describe(data))
-    x = _checks.float_array(f"{name} x", data[0], ndim=2, width=spec.layer_sizes[0])
-    return (x, *_one_hot(f"{name} labels", data[1], (x.shape[0], spec.layer_sizes[-1])))

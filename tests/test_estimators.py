@@ -25,7 +25,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import fnmlp  # noqa: E402
-from fnmlp.estimators import base as estimators  # noqa: E402
+from fnmlp.estimators import _scoring, _stopping  # noqa: E402
 from fnmlp.estimators import MLPClassifier, MLPRegressor, NotFittedError  # noqa: E402
 
 SGD = dict(solver="sgd", alpha=0.0, nesterovs_momentum=False)  # what the exact comparisons write out by hand
@@ -91,17 +91,17 @@ def test_regressor_targets_and_predictions_around_the_network():
 def test_the_early_stopping_split_holds_out_a_share_of_each_class():
     x = np.arange(100.0)[:, None]
     classes = np.repeat([0, 1, 2], [50, 30, 20])
-    (xt, yt), (xv, yv) = estimators._validation_split(x, classes, 0.1, np.random.default_rng(0), stratify=True)
+    (xt, yt), (xv, yv) = _stopping.validation_split(x, classes, 0.1, np.random.default_rng(0), stratify=True)
     assert np.bincount(yv).tolist() == [5, 3, 2] and np.bincount(yt).tolist() == [45, 27, 18]
     assert sorted(np.concatenate([xt, xv])[:, 0].tolist()) == list(range(100))
     assert np.array_equal(classes[xv[:, 0].astype(int)], yv) and np.array_equal(classes[xt[:, 0].astype(int)], yt)
-    (xt2, _), (xv2, _) = estimators._validation_split(x, classes, 0.1, np.random.default_rng(0), stratify=True)
+    (xt2, _), (xv2, _) = _stopping.validation_split(x, classes, 0.1, np.random.default_rng(0), stratify=True)
     assert np.array_equal(xv, xv2) and np.array_equal(xt, xt2)
-    (xt, _), (xv, _) = estimators._validation_split(x, x[:, 0], 0.25, np.random.default_rng(1), stratify=False)
+    (xt, _), (xv, _) = _stopping.validation_split(x, x[:, 0], 0.25, np.random.default_rng(1), stratify=False)
     assert xv.shape == (25, 1) and xt.shape == (75, 1) and not set(xv[:, 0]) & set(xt[:, 0])
     with pytest.raises(ValueError, match=r"validation_fraction: expected a share of the 5 rows that leaves at least "
                                          r"2 to validate on and 1 to train on, got 0.1 \(1 to validate on\)"):
-        estimators._validation_split(x[:5], x[:5, 0], 0.1, np.random.default_rng(0), stratify=False)
+        _stopping.validation_split(x[:5], x[:5, 0], 0.1, np.random.default_rng(0), stratify=False)
 
 
 def test_settings_build_the_spec_and_the_optimizer_scikit_learn_means():
@@ -168,7 +168,7 @@ def test_early_stopping_keeps_the_best_epoch_of_fnmlps_early_stopping():
                         n_iter_no_change=3, tol=0.0, random_state=0, alpha=0.01).fit(x, y)
     rng = np.random.default_rng(0)
     params, bn_state = fnmlp.init_params(est.spec_, rng, weight_init="xavier")
-    train, validation = estimators._validation_split(x, y, 0.2, rng, stratify=True)
+    train, validation = _stopping.validation_split(x, y, 0.2, rng, stratify=True)
     result = fnmlp.fit(est.spec_, params, bn_state, fnmlp.adam(0.01), train, validation, epochs=200, batch_size=200,
                        rng=rng, early_stopping=fnmlp.EarlyStopping(4, 0.0, "val_error"))
     assert result.stopped_early and est.n_iter_ == len(result.history) < 200
@@ -514,13 +514,13 @@ def test_r2_is_scikit_learns_formula():
     y, pred, w = rng.standard_normal((30, 3)), rng.standard_normal((30, 3)), rng.uniform(size=30)
     metric = fnmlp.MEAN_SQUARED_ERROR.metric(fnmlp.MEAN_SQUARED_ERROR.metric_totals(pred, y))  # score's, unweighted
     assert metric == pytest.approx(r2_score(y, pred), rel=1e-12)
-    assert estimators._weighted_r2(y, pred, w) == pytest.approx(r2_score(y, pred, sample_weight=w), rel=1e-12)
+    assert _scoring.weighted_r2(y, pred, w) == pytest.approx(r2_score(y, pred, sample_weight=w), rel=1e-12)
     # written out: 1 - residual sum of squares / total sum of squares, per column, averaged
     by_hand = np.mean([1 - ((y[:, j] - pred[:, j]) ** 2).sum() / ((y[:, j] - y[:, j].mean()) ** 2).sum()
                        for j in range(3)])
-    assert estimators._weighted_r2(y, pred, None) == pytest.approx(by_hand, rel=1e-12)
+    assert _scoring.weighted_r2(y, pred, None) == pytest.approx(by_hand, rel=1e-12)
     assert metric == pytest.approx(by_hand, rel=1e-12)
-    assert estimators._weighted_r2(np.ones((4, 1)), np.ones((4, 1)), None) == 1.0
+    assert _scoring.weighted_r2(np.ones((4, 1)), np.ones((4, 1)), None) == 1.0
     est = MLPRegressor((4,), max_iter=2, random_state=0).fit(y, pred)
     assert est.score(y, pred) == pytest.approx(r2_score(pred, est.predict(y)), rel=1e-12)
     assert est.score(y, pred, sample_weight=w) == pytest.approx(r2_score(pred, est.predict(y), sample_weight=w),
