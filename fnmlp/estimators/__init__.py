@@ -26,3 +26,8 @@ from .classifier import MLPClassifier
 from .regressor import MLPRegressor
 
 __all__ = ["MLPClassifier", "MLPRegressor", "NotFittedError", "DataConversionWarning", "ConvergenceWarning"]
+
+# Pickles name the public path, whichever private module a class is defined in.
+for _estimator in (MLPClassifier, MLPRegressor, NotFittedError, DataConversionWarning, ConvergenceWarning):
+    _estimator.__module__ = __name__
+del _estimator

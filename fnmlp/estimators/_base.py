@@ -1,4 +1,4 @@
-"""``_BaseMLP``: scikit-learn's estimator protocol shared by both estimators (the constructor that
+"""``BaseMLP``: scikit-learn's estimator protocol shared by both estimators (the constructor that
 only stores its arguments, ``get_params``/``set_params``, ``repr``, pickling, tags, the fitted check)
 and the eval-mode outputs their ``predict`` methods read. Checks, building and training live in the
 modules next to it; a subclass sets the loss and encodes its targets."""
@@ -18,7 +18,7 @@ from ._params import settings
 from ._sklearn import more_tags, not_fitted, tags
 
 
-class _BaseMLP:
+class BaseMLP:
     """What both estimators share: the constructor, scikit-learn's protocol and the network's outputs.
 
     A subclass sets the class attributes below and defines ``_encode_targets(y, x, classes, first,
@@ -69,7 +69,7 @@ class _BaseMLP:
         """The constructor's arguments by name (``deep`` is accepted; no parameter is an estimator)."""
         return {name: getattr(self, name) for name in self._get_param_names()}
 
-    def set_params(self, **params: Any) -> "_BaseMLP":
+    def set_params(self, **params: Any) -> "BaseMLP":
         """Set constructor arguments by name; returns ``self``. Values are checked by ``fit``."""
         valid = self._get_param_names()
         for name in params:
@@ -115,7 +115,7 @@ class _BaseMLP:
 
     # checks, the network, its outputs
 
-    def _fitted(self) -> "_BaseMLP":
+    def _fitted(self) -> "BaseMLP":
         if not hasattr(self, "params_"):
             raise not_fitted(self)
         return self

@@ -8,14 +8,14 @@ import numpy as np
 
 from ..model.losses import log_softmax
 from ..utils import checks as _checks
-from ._base import _BaseMLP
+from ._base import BaseMLP
 from ._fit import fit_targets, partial_fit_targets
 from ._inputs import check_y_column, label_kind, same_length, unique
 from ._params import PARAMETERS_DOC
 from ._scoring import weighted_mean
 
 
-class MLPClassifier(_BaseMLP):
+class MLPClassifier(BaseMLP):
     """A multi-layer perceptron classifier trained on softmax cross-entropy by ``fnmlp.fit``.
 
     Labels may be of any type ``numpy.unique`` sorts (integers, strings, ...); ``classes_`` holds them

@@ -8,14 +8,14 @@ import numpy as np
 
 from ..model.losses import MEAN_SQUARED_ERROR
 from ..utils import checks as _checks
-from ._base import _BaseMLP
+from ._base import BaseMLP
 from ._fit import fit_targets, partial_fit_targets
 from ._inputs import as_numeric, check_y_column, same_length
 from ._params import PARAMETERS_DOC
 from ._scoring import weighted_r2
 
 
-class MLPRegressor(_BaseMLP):
+class MLPRegressor(BaseMLP):
     """A multi-layer perceptron regressor trained on mean squared error (``fnmlp.MEAN_SQUARED_ERROR``)
     by ``fnmlp.fit``. Its objective is scikit-learn's, half of that (``loss_curve_``, ``tol``), with
     the step sizes and ``alpha`` rescaled so that training steps as scikit-learn's would (for one

@@ -13,13 +13,13 @@ from typing import Any, Callable, Sequence
 import attrs
 import numpy as np
 
-from .model import activations as core_activations
-from .model.kernels import ForwardCache
-from .model.losses import class_indices
-from .model.params import BatchNormState, Params, init_params
-from .model.spec import MLPSpec
-from .optimizers import sgd
-from .utils import checks as _checks
+from ..model import activations as core_activations
+from ..model.kernels import ForwardCache
+from ..model.losses import class_indices
+from ..model.params import BatchNormState, Params, init_params
+from ..model.spec import MLPSpec
+from ..optimizers import sgd
+from ..utils import checks as _checks
 
 
 @attrs.frozen(eq=False)

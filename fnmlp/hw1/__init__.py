@@ -37,17 +37,17 @@ import numpy as np
 
 from ._handout import (LastForward, activation_records, batchnorm_fields, batchnorm_layers, dataset, gradients,
                        handout_sgd, initial_arrays, one_hot_labels, owned, records, row, widths)
-from .model import activations as core_activations
-from .model import inference
-from .model.batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
-from .model.kernels import backward as _backward, forward as _forward
-from .model.losses import SOFTMAX_CROSS_ENTROPY
-from .model.params import param_shapes
-from .model.spec import MLPSpec
-from .model.tree import readonly
-from .optimizers import apply_updates
-from .training.loop import run_epochs
-from .utils import checks as _checks
+from ..model import activations as core_activations
+from ..model import inference
+from ..model.batchnorm import BatchNormCache, batchnorm_backward, batchnorm_forward
+from ..model.kernels import backward as _backward, forward as _forward
+from ..model.losses import SOFTMAX_CROSS_ENTROPY
+from ..model.params import param_shapes
+from ..model.spec import MLPSpec
+from ..model.tree import readonly
+from ..optimizers import apply_updates
+from ..training.loop import run_epochs
+from ..utils import checks as _checks
 
 __all__ = ["Activation", "Identity", "Sigmoid", "Tanh", "ReLU", "Criterion", "SoftmaxCrossEntropy", "BatchNorm",
            "MLP", "random_normal_weight_init", "zeros_bias_init", "get_training_stats"]
