@@ -31,7 +31,7 @@ if stage == "loading":
     run_train.load_splits = lambda config: (hold(), load(config))[1]
 else:
     plot = history.plot_history
-    history.plot_history = lambda rows, directory: (hold(), plot(rows, directory))[1]
+    history.plot_history = lambda *args: (hold(), plot(*args))[1]
 
 from fnmlp.cli import main
 sys.exit(main(sys.argv[3:]))

@@ -344,7 +344,7 @@ def test_early_stopping_stops_after_patience_and_returns_the_best_epoch():
     assert strict.best_epoch == 1 and len(strict.history) == 4
     with pytest.raises(ValueError, match="^validation: expected data for early stopping to monitor val_loss"):
         fit(spec, params, state, opt, (x, labels), epochs=1, batch_size=20, early_stopping=stopping)
-    with pytest.raises(ValueError, match="^monitor: expected 'val_loss' or 'val_error', got 'loss'"):
+    with pytest.raises(ValueError, match="^monitor: expected 'val_loss', 'val_metric' or 'val_error', got 'loss'"):
         fnmlp.EarlyStopping(3, monitor="loss")
     with pytest.raises(ValueError, match="^patience: expected an integer in 1..inf, got 0"):
         fnmlp.EarlyStopping(0)
@@ -405,3 +405,34 @@ def test_on_epoch_returning_true_stops_training_after_that_epoch():
     assert seen == [1, 2] and len(result.history) == 2 and result.final.epoch == 2
     assert result.stop_requested and not result.stopped_early and not full.stop_requested
     assert fnmlp.tree_allclose(result.params, full.params, rtol=0, atol=0)
+
+
+def test_the_metric_is_named_and_the_former_names_are_aliases(tmp_path):
+    from fnmlp.runs.files import read_metrics, write_metrics
+
+    spec = fnmlp.MLPSpec((3, 4, 2), ("tanh", "identity"), loss="mse")
+    params, state = fnmlp.init_params(spec, rng=0)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((40, 3)), rng.standard_normal((40, 2))
+    result = fit(spec, params, state, fnmlp.sgd(0.05), (x, y), (x, y), (x, y), epochs=2, batch_size=10, rng=0)
+    stats = result.history[-1]
+    assert spec.loss.metric_name == "r2" and stats.val_metric == stats.val_error and stats.train_error == \
+        stats.train_metric and result.test_error == result.test_metric
+    _, r2 = evaluate(spec, result.params, result.bn_state, x, y)
+    assert result.test_metric == r2 and -1 < r2 <= 1
+    write_metrics(tmp_path / "metrics.csv", result.history, "r2")
+    assert (tmp_path / "metrics.csv").read_text().splitlines()[0] == \
+        "epoch,train_loss,train_r2,val_loss,val_r2,seconds,lr"
+    assert read_metrics(tmp_path / "metrics.csv") == list(result.history)
+    old = {"epoch": 1, "train_loss": 1.0, "train_error": 0.5, "val_loss": 2.0, "val_error": 0.25, "seconds": 1.0}
+    assert EpochStats.from_dict(old).val_metric == 0.25
+
+
+def test_a_regression_run_plots_r2_under_its_own_name(tmp_path):
+    from fnmlp.plots.history import plot_history
+
+    history = [EpochStats(e, 1.0 / e, 0.5 + 0.1 * e, 1.5 / e, 0.4 + 0.1 * e, 0.1, 0.01) for e in (1, 2, 3)]
+    paths = plot_history(history, tmp_path, "r2")
+    assert sorted(p.rsplit("/", 1)[1] for p in paths) == ["curves.png", "train_loss.png", "train_r2.png",
+                                                          "val_loss.png", "val_r2.png"]
+    assert not (tmp_path / "val_error.png").exists()

@@ -19,7 +19,7 @@ class Progress:
     """
 
     def __init__(self, epochs: int, *, bar: bool, lines: bool = True, out: TextIO = None, err: TextIO = None):
-        self.epochs, self.bar, self.lines = epochs, bar, lines
+        self.epochs, self.bar, self.lines, self.metric = epochs, bar, lines, "error"
         self.out, self.err = out or sys.stdout, err or sys.stderr
         self._drawn_at = 0.0
         self._bar_visible = False
@@ -30,9 +30,9 @@ class Progress:
         bar = mode == "bar" or (mode == "auto" and sys.stderr.isatty())
         return cls(epochs, bar=bar, lines=mode != "none")
 
-    def start(self, epochs: int) -> None:
-        """The run's total epochs, known once a resumed run is loaded."""
-        self.epochs = epochs
+    def start(self, epochs: int, metric: str = "error") -> None:
+        """The run's total epochs (known once a resumed run is loaded) and its loss's metric."""
+        self.epochs, self.metric = epochs, {"r2": "R^2"}.get(metric, metric)
 
     def batch(self, epoch: int, batch: int, num_batches: int, loss: float, error: float) -> None:
         if not self.bar:
@@ -43,7 +43,7 @@ class Progress:
         self._drawn_at = now
         filled = BAR_WIDTH * (batch + 1) // num_batches
         self.err.write(f"\repoch {epoch}/{self.epochs} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] "
-                       f"{batch + 1}/{num_batches} loss {loss:.4g} error {error:.4f}")
+                       f"{batch + 1}/{num_batches} loss {loss:.4g} {self.metric} {error:.4f}")
         self.err.flush()
         self._bar_visible = True
 
@@ -51,8 +51,8 @@ class Progress:
         self.clear()
         if self.lines:
             self.out.write(f"epoch {stats.epoch}/{self.epochs}: train loss {stats.train_loss:.4g} "
-                           f"error {stats.train_error:.4f} | validation loss {stats.val_loss:.4g} "
-                           f"error {stats.val_error:.4f} | {stats.seconds:.2f} s\n")
+                           f"{self.metric} {stats.train_metric:.4f} | validation loss {stats.val_loss:.4g} "
+                           f"{self.metric} {stats.val_metric:.4f} | {stats.seconds:.2f} s\n")
             self.out.flush()
 
     def clear(self) -> None:

@@ -26,6 +26,7 @@ from .progress import Progress
 
 DEFAULTS = {**RECIPES["handout"].to_dict(), "recipe": "handout", "out": None, "progress": "auto"}
 RESUMABLE = {"epochs", "progress"}
+METRIC_NAMES = {"error": "error", "r2": "R^2"}
 STATUS_CODES = {"completed": 0, "interrupted": EXIT_INTERRUPTED, "diverged": EXIT_DIVERGED}
 
 
@@ -163,8 +164,9 @@ def _report_outcome(outcome: Any) -> int:
     if outcome.message:
         hint = " Try a smaller --lr or --init lecun." if outcome.status == "diverged" else ""
         print(f"fnmlp: {outcome.message}{hint}", file=sys.stderr)
-    final = outcome.summary["final"]
-    print(f"test loss {final['test_loss']:.4g}, test error {final['test_error']:.4f} after "
+    final, metric = outcome.summary["final"], outcome.summary["metric"]["name"]
+    print(f"test loss {final['test_loss']:.4g}, test {METRIC_NAMES.get(metric, metric)} "
+          f"{final[f'test_{metric}']:.4f} after "
           f"{outcome.state.epoch} epochs ({outcome.status}); outputs in {outcome.directory}")
     if outcome.interrupted_writing:
         print("fnmlp: interrupted while writing the outputs; every file was finished first", file=sys.stderr)

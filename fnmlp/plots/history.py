@@ -13,11 +13,9 @@ from ..utils.atomic import atomic_write
 
 PathLike = Union[str, os.PathLike]
 
-CURVES = {
-    "train_loss": ("Training loss", "mean cross-entropy"),
-    "train_error": ("Training error", "error rate"),
-    "val_loss": ("Validation loss", "mean cross-entropy"),
-    "val_error": ("Validation error", "error rate"),
+METRICS = {  # a loss's metric name: (its title, its axis label, the loss's axis label)
+    "error": ("error", "error rate", "mean cross-entropy"),
+    "r2": ("R^2", "R^2", "mean squared error"),
 }
 
 
@@ -42,27 +40,35 @@ def plot_curve(values: Sequence[float], path: PathLike, *, title: str, ylabel: s
     save_figure(figure, path)
 
 
-def plot_history(history: Sequence, directory: PathLike) -> list:
-    """The handout's four plots, ``train_loss.png`` ... ``val_error.png``, and ``curves.png`` with
-    training and validation side by side (loss left, error right). Returns the paths written."""
-    columns = {name: [getattr(stats, name) for stats in history] for name in CURVES}
+def plot_history(history: Sequence, directory: PathLike, metric: str = "error") -> list:
+    """The handout's four plots, ``train_loss.png`` ... ``val_error.png`` (``val_r2.png`` for a
+    regression: the files are named for the loss's ``metric``), and ``curves.png`` with training and
+    validation side by side (loss left, metric right). Returns the paths written."""
+    title, metric_label, loss_label = METRICS.get(metric, (metric, metric, "loss"))
+    columns = {"train_loss": [s.train_loss for s in history], "train_metric": [s.train_metric for s in history],
+               "val_loss": [s.val_loss for s in history], "val_metric": [s.val_metric for s in history]}
+    curves = {"train_loss": ("Training loss", loss_label, "train_loss"),
+              f"train_{metric}": (f"Training {title}", metric_label, "train_metric"),
+              "val_loss": ("Validation loss", loss_label, "val_loss"),
+              f"val_{metric}": (f"Validation {title}", metric_label, "val_metric")}
     paths = []
-    for name, (title, ylabel) in CURVES.items():
+    for name, (curve_title, ylabel, column) in curves.items():
         path = os.path.join(directory, f"{name}.png")
-        plot_curve(columns[name], path, title=title, ylabel=ylabel)
+        plot_curve(columns[column], path, title=curve_title, ylabel=ylabel)
         paths.append(path)
 
     figure = Figure(figsize=(11, 4), layout="constrained")
     epochs = range(1, len(history) + 1)
     marker = "." if len(history) < 30 else None
-    for position, (quantity, ylabel) in enumerate((("loss", "mean cross-entropy"), ("error", "error rate")), 1):
+    for position, (quantity, ylabel, name) in enumerate((("loss", loss_label, "Loss"),
+                                                         ("metric", metric_label, title[:1].upper() + title[1:])), 1):
         axes = figure.add_subplot(1, 2, position)
         axes.plot(epochs, columns[f"train_{quantity}"], marker=marker, label="training")
         axes.plot(epochs, columns[f"val_{quantity}"], marker=marker, label="validation")
-        axes.set(title=quantity.capitalize(), xlabel="epoch", ylabel=ylabel)
+        axes.set(title=name, xlabel="epoch", ylabel=ylabel)
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if quantity == "error":
-            if min(columns["train_error"] + columns["val_error"], default=0) > 0:
+        if quantity == "metric" and metric == "error":
+            if min(columns["train_metric"] + columns["val_metric"], default=0) > 0:
                 axes.set_yscale("log")
             axes.yaxis.set_major_formatter(PercentFormatter(1.0))
             axes.yaxis.set_minor_formatter(PercentFormatter(1.0))

@@ -4,6 +4,7 @@
 - ``params.npz``: the final parameters and BatchNorm statistics, with ``dataset_meta`` in its meta
   (how the inputs were scaled), so that it alone can evaluate and predict
 - ``metrics.csv``: ``epoch,train_loss,train_error,val_loss,val_error,seconds,lr``, one row per epoch
+  (the loss's metric names its columns: ``train_r2``/``val_r2`` for a regression)
 - ``summary.json``: configuration, seed, final figures, timings, versions
 - ``train_loss.png``, ``train_error.png``, ``val_loss.png``, ``val_error.png``, ``curves.png``
 - ``run.lock``: the lock its writer holds for its whole life (``fnmlp.run_lock``)
@@ -35,30 +36,44 @@ CHECKPOINT = "checkpoint.npz"
 PARAMS = "params.npz"
 METRICS = "metrics.csv"
 SUMMARY = "summary.json"
-METRICS_COLUMNS = ("epoch", "train_loss", "train_error", "val_loss", "val_error", "seconds", "lr")
 
 
-def write_metrics(path: Path, history: Any) -> None:
-    """``metrics.csv``: a header and one row per ``EpochStats``, floats at full precision."""
+def metrics_columns(metric: str = "error") -> tuple:
+    """``metrics.csv``'s columns for a loss whose metric is named ``metric`` (``error``, ``r2``)."""
+    return ("epoch", "train_loss", f"train_{metric}", "val_loss", f"val_{metric}", "seconds", "lr")
+
+
+METRICS_COLUMNS = metrics_columns()
+
+
+def write_metrics(path: Path, history: Any, metric: str = "error") -> None:
+    """``metrics.csv``: a header and one row per ``EpochStats``, floats at full precision; the metric's
+    columns are named for it (``train_error``, or ``train_r2`` for a regression)."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(METRICS_COLUMNS)
+    writer.writerow(metrics_columns(metric))
     for stats in history:
-        writer.writerow([getattr(stats, column) for column in METRICS_COLUMNS])
+        writer.writerow([stats.epoch, stats.train_loss, stats.train_metric, stats.val_loss, stats.val_metric,
+                         stats.seconds, stats.lr])
     with atomic_write(path, "w") as file:
         file.write(text.getvalue())
 
 
 def read_metrics(path: Path) -> list:
-    """The ``EpochStats`` rows of a ``metrics.csv`` (``lr`` NaN in a file from before that column)."""
+    """The ``EpochStats`` rows of a ``metrics.csv``, whatever its metric is named (``lr`` NaN in a file
+    from before that column)."""
     with open(path, newline="") as file:
-        return [EpochStats(int(row["epoch"]), *(float(row.get(c) or "nan") for c in METRICS_COLUMNS[1:]))
-                for row in csv.DictReader(file)]
+        reader = csv.DictReader(file)
+        names = reader.fieldnames or []
+        train = next((n for n in names if n.startswith("train_") and n != "train_loss"), "train_error")
+        val = next((n for n in names if n.startswith("val_") and n != "val_loss"), "val_error")
+        columns = ("train_loss", train, "val_loss", val, "seconds", "lr")
+        return [EpochStats(int(row["epoch"]), *(float(row.get(c) or "nan") for c in columns)) for row in reader]
 
 
 def read_history(meta: dict) -> tuple:
     """The ``EpochStats`` kept in a checkpoint's metadata."""
-    return tuple(EpochStats(**row) for row in meta.get("history", ()))
+    return tuple(EpochStats.from_dict(row) for row in meta.get("history", ()))
 
 
 def write_run_outputs(directory: Path, config: dict, spec: MLPSpec, dataset: Any, splits: dict,
@@ -72,13 +87,14 @@ def write_run_outputs(directory: Path, config: dict, spec: MLPSpec, dataset: Any
     """
     best = latest.early_stopping
     kept = best if best is not None and best.best_epoch else latest  # early stopping keeps its best epoch
-    test_loss, test_error = evaluate(spec, kept.params, kept.bn_state, splits["test"].x, splits["test"].y)
+    test_loss, test_metric = evaluate(spec, kept.params, kept.bn_state, splits["test"].x, splits["test"].y)
+    metric = spec.loss.metric_name
     save_params(directory / PARAMS, spec, kept.params, kept.bn_state,
                 {"dataset": dataset_meta(dataset, config["dataset"])})
     if history:
         from ..plots.history import plot_history  # matplotlib only where a plot is drawn
 
-        plot_history(history, directory)
+        plot_history(history, directory, metric)
     last = history[-1] if history else None
     training_seconds = sum(stats.seconds for stats in history)
     n_train = splits["train"].x.shape[0]
@@ -92,9 +108,10 @@ def write_run_outputs(directory: Path, config: dict, spec: MLPSpec, dataset: Any
                     **{f"{name}_rows": int(split.x.shape[0]) for name, split in splits.items()}},
         "epochs_completed": latest.epoch,
         "best_epoch": best.best_epoch if best is not None and best.best_epoch else None,
-        "final": {"train_loss": _number(last and last.train_loss), "train_error": _number(last and last.train_error),
-                  "val_loss": _number(last and last.val_loss), "val_error": _number(last and last.val_error),
-                  "test_loss": test_loss, "test_error": test_error},
+        "metric": {"name": metric, "greater_is_better": spec.loss.greater_is_better},
+        "final": {"train_loss": _number(last and last.train_loss), f"train_{metric}": _number(last and last.train_metric),
+                  "val_loss": _number(last and last.val_loss), f"val_{metric}": _number(last and last.val_metric),
+                  "test_loss": test_loss, f"test_{metric}": test_metric},
         "wall_seconds": wall_seconds,
         "training_seconds": training_seconds,
         "train_samples_per_second": n_train * len(history) / training_seconds if training_seconds else None,

@@ -103,7 +103,7 @@ def train_run(config: TrainConfig, directory: PathLike, *, recipe: str = "handou
     """Train a new run of ``config`` in ``directory`` (created if missing; it must not hold a run).
 
     ``recipe`` names the preset ``config`` came from (recorded with it). ``progress`` receives
-    ``start(epochs)`` if it has one, then ``batch(epoch, batch, num_batches, loss, metric)``,
+    ``start(epochs, metric=name)`` if it has one, then ``batch(epoch, batch, num_batches, loss, metric)``,
     ``epoch(stats)`` and ``clear()`` (default: nothing shown). Raises ``RunError``, ``ConfigError`` or ``RunLocked`` before anything is written.
     """
     if not isinstance(config, TrainConfig):
@@ -218,7 +218,7 @@ def _resumed_run(directory: Path, epochs: Optional[int], held: contextlib.ExitSt
     held.enter_context(RunLock.acquire(directory))  # after every check: bad input leaves no lock file
     spec, optimizer, start, meta, recipe, config = _resumable(directory, epochs)  # as the last writer left it
     history = read_history(meta)
-    write_metrics(directory / METRICS, history)  # a writer killed between the two files left it behind
+    write_metrics(directory / METRICS, history, spec.loss.metric_name)  # a writer killed between the two files
     built = Built(spec, optimizer, early_stopping(config))
     return Run(directory, recipe, config, built, start, history), splits, dataset
 
@@ -251,7 +251,7 @@ def _resumable(directory: Path, epochs: Optional[int]) -> tuple:
 def _train_and_write(run: Run, splits: dict, dataset: Any, progress: Any, wall_start: float) -> RunOutcome:
     progress = progress or _Quiet()
     if hasattr(progress, "start"):
-        progress.start(run.config.epochs)
+        progress.start(run.config.epochs, metric=run.built.spec.loss.metric_name)
     latest, history, status, message = _train(run, splits, progress)
     with _interrupt_deferred() as interrupted:  # every output is written, then a Ctrl-C is reported
         summary = write_run_outputs(run.directory, run.options, run.built.spec, dataset, splits, latest, history,
@@ -310,7 +310,7 @@ def save_run_checkpoint(run: Run, state: TrainState, history: Sequence[EpochStat
     ``metrics.csv`` with that history."""
     save_train_state(run.directory / CHECKPOINT, run.built.spec, run.built.optimizer, state,
                      {"config": run.options, "history": [attrs.asdict(stats) for stats in history]})
-    write_metrics(run.directory / METRICS, history)
+    write_metrics(run.directory / METRICS, history, run.built.spec.loss.metric_name)
 
 
 def recipe_config(recipe: str, options: dict) -> TrainConfig:

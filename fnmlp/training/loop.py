@@ -25,50 +25,47 @@ from ..optimizers import Optimizer
 from ..model.params import BatchNormState, Params, astype, check_params, check_state
 from ..model.spec import MLPSpec
 from ..model.tree import readonly
+from .early_stopping import EarlyStopping, EarlyStoppingState, patience_ran_out, watch
 
 
 @attrs.frozen
 class EpochStats:
-    """One epoch: mean training loss and error over its batches as they were trained, then
-    validation loss and error in eval mode (NaN without validation data), its wall time, and the
-    learning rate of its last step (NaN for an optimizer without one)."""
+    """One epoch: mean training loss and metric over its batches as they were trained, then
+    validation loss and metric in eval mode (NaN without validation data), its wall time, and the
+    learning rate of its last step (NaN for an optimizer without one).
+
+    The metric is the loss's (``spec.loss.metric_name``): the error rate for softmax cross-entropy
+    (lower is better), R^2 for mean squared error (higher is better). ``train_error`` and
+    ``val_error`` are the names it had before, kept as aliases of ``train_metric`` and ``val_metric``.
+    """
 
     epoch: int
     train_loss: float
-    train_error: float
+    train_metric: float
     val_loss: float
-    val_error: float
+    val_metric: float
     seconds: float
     lr: float = math.nan
 
+    @property
+    def train_error(self) -> float:
+        """``train_metric``, under its former name."""
+        return self.train_metric
 
-@attrs.frozen
-class EarlyStopping:
-    """Stop after ``patience`` epochs in which ``monitor`` (``"val_loss"`` or ``"val_error"``) did not
-    fall below the best value so far by more than ``min_delta``; ``fit`` then returns the best
-    epoch's parameters and BatchNorm state."""
+    @property
+    def val_error(self) -> float:
+        """``val_metric``, under its former name."""
+        return self.val_metric
 
-    patience: int = attrs.field(converter=lambda v: _checks.integer("patience", v, minimum=1))
-    min_delta: float = attrs.field(default=0.0, converter=lambda v: _checks.real("min_delta", v, minimum=0.0))
-    monitor: str = attrs.field(default="val_loss")
-
-    @monitor.validator
-    def _check_monitor(self, attribute: Any, value: Any) -> None:
-        if value not in ("val_loss", "val_error"):
-            _checks.fail(ValueError, "monitor", "'val_loss' or 'val_error'", _checks.describe(value))
-
-
-@attrs.frozen(eq=False)
-class EarlyStoppingState:
-    """``best``: the best monitored value so far (inf before any epoch), reached after epoch
-    ``best_epoch`` (0: none yet), whose ``params`` and ``bn_state`` are kept; ``bad_epochs``: epochs
-    since, without improvement."""
-
-    best: float
-    best_epoch: int
-    bad_epochs: int
-    params: Params
-    bn_state: BatchNormState
+    @classmethod
+    def from_dict(cls, row: dict) -> "EpochStats":
+        """From ``attrs.asdict`` of one, also as written before the metric was named
+        (``train_error``/``val_error``)."""
+        row = dict(row)
+        for old, new in (("train_error", "train_metric"), ("val_error", "val_metric")):
+            if old in row:
+                row[new] = row.pop(old)
+        return cls(**row)
 
 
 @attrs.frozen(eq=False)
@@ -96,7 +93,8 @@ class TrainState:
 @attrs.frozen(eq=False)
 class FitResult:
     """What ``fit`` returns: the final ``TrainState`` (to continue from), one ``EpochStats`` per
-    epoch, and the test loss and error of the returned parameters (``None`` without test data).
+    epoch, and the test loss and metric of the returned parameters (``None`` without test data);
+    ``test_error`` is ``test_metric`` under its former name.
 
     ``params`` and ``bn_state`` are the final ones or, with early stopping, the best epoch's:
     ``best_epoch`` (``None`` without early stopping); ``stopped_early`` says whether patience ran out,
@@ -106,9 +104,14 @@ class FitResult:
     final: TrainState
     history: tuple
     test_loss: Optional[float] = None
-    test_error: Optional[float] = None
+    test_metric: Optional[float] = None
     stopped_early: bool = False
     stop_requested: bool = False
+
+    @property
+    def test_error(self) -> Optional[float]:
+        """``test_metric``, under its former name."""
+        return self.test_metric
 
     @property
     def best_epoch(self) -> Optional[int]:
@@ -153,7 +156,7 @@ def run_epochs(step: Callable, evaluate: Callable, carry: Any, x: np.ndarray, la
 
     Each epoch calls ``shuffle(order)``, then ``step(carry, xb, yb) -> (carry, loss_sum, totals)`` on
     consecutive batches of ``batch_size`` rows taken in ``order`` (the last may be smaller), then
-    ``evaluate(carry) -> (val_loss, val_error)``. ``totals`` are a batch's additive metric totals (a
+    ``evaluate(carry) -> (val_loss, val_metric)``. ``totals`` are a batch's additive metric totals (a
     count of wrong rows, or a ``Loss.metric_totals`` array); the epoch's figure is ``metric(sum of
     totals)`` (default: ``sum / rows``, the error rate of wrong counts). ``gather(array, rows)``
     takes the batch rows (default ``array[rows]``). ``on_batch(epoch, batch, num_batches, loss, error)``
@@ -204,10 +207,10 @@ def _epochs(step, evaluate, carry, x, labels, order, shuffle, first_epoch, last_
             if on_batch is not None:
                 seen = min(begin + batch_size, n)
                 on_batch(epoch, batch, num_batches, loss_sum / seen, totals / seen if metric is None else metric(totals))
-        val_loss, val_error = evaluate(carry)
+        val_loss, val_metric = evaluate(carry)
         lr = math.nan if learning_rate is None else float(learning_rate(carry))
         stats = EpochStats(epoch, loss_sum / n, float(totals / n if metric is None else metric(totals)),
-                           float(val_loss), float(val_error), time.perf_counter() - started, lr)
+                           float(val_loss), float(val_metric), time.perf_counter() - started, lr)
         history.append(stats)
         if on_epoch is not None and on_epoch(stats, carry, order) is True:
             break
@@ -356,13 +359,13 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
         bn_state, opt_state = carry
         new_params = layout.unflatten(weights.copy())
         if early_stopping is not None:
-            stopping = _watch(early_stopping, stopping, stats, new_params, bn_state, spec.loss.greater_is_better)
+            stopping = watch(early_stopping, stopping, stats, new_params, bn_state, spec.loss.greater_is_better)
         latest = TrainState(new_params, bn_state, layout.unflatten_tree(opt_state, copy=True), stats.epoch,
                             order.copy(), copy.deepcopy(rng), copy.deepcopy(dropout_rng), stopping)
         stop_requested = on_epoch is not None and on_epoch(stats, latest) is True
-        return stop_requested or _patience_ran_out(early_stopping, stopping)
+        return stop_requested or patience_ran_out(early_stopping, stopping)
 
-    last_epoch = start.epoch if _patience_ran_out(early_stopping, stopping) else epochs
+    last_epoch = start.epoch if patience_ran_out(early_stopping, stopping) else epochs
     try:
         _, history = run_epochs(step, validate, (bn_state, opt_state), x, y, order=order, shuffle=rng.shuffle,
                                 first_epoch=start.epoch + 1, last_epoch=last_epoch, batch_size=batch_size,
@@ -371,28 +374,12 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
                                 metric=spec.loss.metric)
     except TrainingDiverged as diverged:
         raise TrainingDiverged(diverged.epoch, diverged.batch, diverged.loss, diverged.history, latest) from None
-    result = FitResult(latest, history, stopped_early=_patience_ran_out(early_stopping, latest.early_stopping),
+    result = FitResult(latest, history, stopped_early=patience_ran_out(early_stopping, latest.early_stopping),
                        stop_requested=stop_requested)
     if tst is not None:
-        test_loss, test_error = inference.evaluate(spec, result.params, result.bn_state, *tst)
-        result = attrs.evolve(result, test_loss=test_loss, test_error=test_error)
+        test_loss, test_metric = inference.evaluate(spec, result.params, result.bn_state, *tst)
+        result = attrs.evolve(result, test_loss=test_loss, test_metric=test_metric)
     return result
-
-
-def _watch(config: EarlyStopping, state: EarlyStoppingState, stats: EpochStats, params: Params,
-           bn_state: BatchNormState, metric_greater_is_better: bool) -> EarlyStoppingState:
-    """The early-stopping state after ``stats``' epoch, whose parameters are ``params``. A metric that
-    grows as the model improves (R^2) is watched negated, so that lower is better for every monitor."""
-    value = getattr(stats, config.monitor)
-    if config.monitor == "val_error" and metric_greater_is_better:
-        value = -value
-    if value < state.best - config.min_delta:
-        return EarlyStoppingState(float(value), stats.epoch, 0, params, bn_state)
-    return attrs.evolve(state, bad_epochs=state.bad_epochs + 1)
-
-
-def _patience_ran_out(config: Optional[EarlyStopping], state: Optional[EarlyStoppingState]) -> bool:
-    return config is not None and state is not None and state.bad_epochs >= config.patience
 
 
 def _gather_into_buffers(batch_size: int, *arrays: np.ndarray) -> Callable:
