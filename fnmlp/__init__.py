@@ -56,6 +56,7 @@ _LAZY = {
         "Dataset", "Split", "download_mnist", "load_dataset", "load_fashion_mnist", "load_idx_dataset",
         "load_mnist")},
     "read_idx": ("fnmlp.datasets.idx", "read_idx"),
+    "export_onnx": ("fnmlp.export", "export_onnx"),
 }
 
 
@@ -89,5 +90,5 @@ __all__ = [
     "load_checkpoint", "load_params", "load_train_state", "save_checkpoint", "save_params", "save_train_state",
     "get_activation", "register_activation", "LOSSES", "Loss", "MEAN_SQUARED_ERROR", "SOFTMAX_CROSS_ENTROPY",
     "SquaredErrorCache", "get_loss", "mean_squared_error", "mean_squared_error_grad", "register_loss",
-    "GradReport", "check_activation", "check_grads", "check_loss",
+    "GradReport", "check_activation", "check_grads", "check_loss", "export_onnx",
 ]

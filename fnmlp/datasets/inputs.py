@@ -43,7 +43,7 @@ from ..utils import checks as _checks
 from .idx import read_idx
 from ..model.tree import readonly
 
-__all__ = ["Inputs", "mnist_style", "read_inputs", "read_png", "standardize"]
+__all__ = ["Inputs", "area_resize", "mnist_style", "read_inputs", "read_png", "standardize"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -204,7 +204,7 @@ def mnist_style(gray: np.ndarray, side: int = 28, source: str = "image") -> np.n
     box = max(1, round(BOX_FRACTION * side))
     scale = box / max(ink.shape)
     height, width = (max(1, min(box, round(n * scale))) for n in ink.shape)
-    small = _area_resize(ink, height, width)
+    small = area_resize(ink, height, width)
     small /= small.max()
     canvas = np.zeros((side, side))
     top, left = (side - height) // 2, (side - width) // 2
@@ -218,7 +218,7 @@ def mnist_style(gray: np.ndarray, side: int = 28, source: str = "image") -> np.n
     return np.rint(canvas * 255).astype(np.uint8)
 
 
-def _area_resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+def area_resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """``image`` resampled to ``(height, width)``: each new pixel the area-weighted mean of the old
     pixels it covers."""
     return _area_weights(image.shape[0], height) @ image @ _area_weights(image.shape[1], width).T
