@@ -98,6 +98,7 @@ def write_outputs(directory: Path, plan: dict, stopped: dict) -> dict:
             "trial": best["trial"], "directory": str(Path("trials") / best["trial"]),
             "val_error": best["final_val_error"], "val_loss": best["final_val_loss"],
             "test_error": best["test_error"], "test_loss": best["test_loss"],
+            "greater_is_better": best["greater_is_better"],
             "options": trials[best["trial"]]["options"]},
         "rows": [{key: value for key, value in row.items() if key != "curve"} for row in rows],
     }
