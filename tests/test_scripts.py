@@ -70,3 +70,23 @@ def test_compare_sklearn_script_runs_both_tasks_and_writes_its_json(tmp_path, ca
     assert digits["fallback_settings"]["solver"] == "sgd" and len(digits["fnmlp_fallback"]["fold_accuracies"]) == 5
     out = capsys.readouterr().out
     assert "| round | fnmlp fit (s) |" in out and "median speed-up" in out and "| fnmlp |" in out
+
+
+def test_compare_tables_script_trains_both_on_the_same_rows(tmp_path, capsys):
+    pytest = __import__("pytest")
+    pytest.importorskip("sklearn")
+    script = importlib.util.spec_from_file_location("compare_tables", ROOT / "scripts" / "compare_tables.py")
+    compare = importlib.util.module_from_spec(script)
+    script.loader.exec_module(compare)
+    path = tmp_path / "tables.json"
+    report = compare.main(["--tasks", "wine", "diabetes", "--seeds", "0", "--epochs", "20", "--hidden", "8",
+                           "--lr", "0.01", "--json", str(path)])
+    import json
+    assert json.loads(path.read_text()) == json.loads(json.dumps(report))
+    wine, diabetes = report["tasks"]["wine"], report["tasks"]["diabetes"]
+    assert wine["rows"] == 178 and diabetes["rows"] == 442
+    assert wine["seeds"][0]["fnmlp"]["score"] > 0.8 and wine["seeds"][0]["sklearn"]["score"] > 0.8
+    assert 0.0 < diabetes["seeds"][0]["fnmlp"]["score"] < 1.0 and 0.0 < diabetes["seeds"][0]["sklearn"]["score"] < 1.0
+    assert "--data" in wine["seeds"][0]["fnmlp"]["command"]
+    out = capsys.readouterr().out
+    assert "| wine | 178 | test accuracy |" in out and "| diabetes | 442 | test R^2 |" in out

@@ -1,4 +1,4 @@
-"""The command line: ``fnmlp train``, ``evaluate``, ``predict`` and ``sweep``, one module each, with
+"""The command line: ``fnmlp train``, ``evaluate``, ``predict``, ``export`` and ``sweep``, one module each, with
 shared exit codes and errors (``common``) and progress. It may import every layer; no layer imports it."""
 
 from .common import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_USAGE, UsageError

@@ -8,7 +8,7 @@ import sys
 from typing import Optional, Sequence
 
 from .. import __version__
-from . import evaluate, predict, sweep, train
+from . import evaluate, export, predict, sweep, train
 from .common import EXIT_INTERRUPTED, EXIT_USAGE, Parser, UsageError, report
 
 
@@ -16,7 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="fnmlp", description="Train multi-layer perceptrons with fnmlp.")
     parser.add_argument("--version", action="version", version=f"fnmlp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (train, evaluate, predict, sweep):
+    for command in (train, evaluate, predict, export, sweep):
         command.add_parser(commands)
     return parser
 
@@ -26,7 +26,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return args.run(args)
-    except (UsageError, ValueError, TypeError, FileNotFoundError) as error:
+    except (UsageError, ValueError, TypeError, FileNotFoundError, ImportError) as error:
         report(error)
         return EXIT_USAGE
     except (OSError, MemoryError) as error:

@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     best = summary["best"]
     print(f"sweep: {summary['completed']} completed, {summary['failed']} failed, {summary['stopped']} stopped "
           f"of {summary['trials']}; best trial {best['trial'] if best else 'none'}"
-          + (f" (validation error {best['val_error']:.4f})" if best else "") + f"; outputs in {directory}")
+          + (f" (validation {'R^2' if best.get('greater_is_better') else 'error'} {best['val_error']:.4f})"
+             if best else "") + f"; outputs in {directory}")
     return 0 if summary["completed"] or summary["stopped"] else 1
 
 

@@ -22,6 +22,7 @@ from ..runs.lock import RunLocked
 from ..runs.train import RunError, recipe_config, resume_run, train_run
 from ..training.config import OPTIMIZERS, RECIPES, SCHEDULES, ConfigError, TrainConfig
 from .common import EXIT_DIVERGED, EXIT_INTERRUPTED, UsageError, flag, integer, number
+from .data_options import add_train_options, with_flags
 from .progress import Progress
 
 DEFAULTS = {**RECIPES["handout"].to_dict(), "recipe": "handout", "out": None, "progress": "auto"}
@@ -34,7 +35,8 @@ def add_parser(commands: Any) -> None:
     """Register ``fnmlp train``."""
     train = commands.add_parser(
         "train", help="train an MLP; write metrics, plots, parameters and a checkpoint per epoch",
-        description="Train an MLP on an image data set. Without options it trains the 11-785 HW1 handout's "
+        description="Train an MLP on an image data set, or on your own table or folder of images (--data). "
+                    "Without options it trains the 11-785 HW1 handout's "
                     "example (--recipe handout): 784-64-64-32-10 sigmoid, standard normal weights, SGD with lr "
                     "0.008 and momentum 0.9, batch 100, 100 epochs on MNIST. --recipe best is the most accurate "
                     "recipe fnmlp ships for 10 minutes on 2 cores. Options typed with --recipe override it.")
@@ -96,6 +98,7 @@ def add_parser(commands: Any) -> None:
     option(files, "--progress", "lines: one line per epoch; bar: also a bar while each epoch runs; auto: bar "
            "when stderr is a terminal, else lines; none: nothing",
            choices=["auto", "bar", "lines", "none"])
+    add_train_options(train, option)
     train.set_defaults(run=run)
 
 
@@ -118,11 +121,14 @@ def given_options(args: argparse.Namespace) -> set:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The checked configuration of a new run from parsed ``train`` options (what ``train`` would use):
     the ``--recipe`` preset with the options typed in place of its own."""
-    options = {name: getattr(args, name) for name in given_options(args) - {"recipe", "out", "progress"}}
+    given = given_options(args)
+    if {"data", "dataset"} <= given:
+        raise UsageError("--data: expected either --data or --dataset, not both")
+    options = {name: getattr(args, name) for name in given - {"recipe", "out", "progress"}}
     try:
         return recipe_config(args.recipe or DEFAULTS["recipe"], options)
     except ConfigError as error:
-        raise UsageError(f"{flag(error.option)}: {error.message}") from None
+        raise UsageError(f"{flag(error.option)}: {with_flags(error.message)}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -151,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{where if error.argument == 'directory' else flag(error.argument)}: "
                          f"{error.message}") from None
     except ConfigError as error:
-        raise UsageError(f"{flag(error.option)}: {error.message}") from None
+        raise UsageError(f"{flag(error.option)}: {with_flags(error.message)}") from None
     except RunLocked as locked:
         raise UsageError(f"{where}: {locked}; wait for it to finish or choose another directory") from None
     except KeyboardInterrupt:

@@ -20,7 +20,7 @@ from .inputs import area_resize, read_png, standardize
 from .table_data import split_table
 from ..model.tree import readonly
 
-__all__ = ["ImageFolder", "image_folder_dataset", "read_image_folder"]
+__all__ = ["ImageFolder", "folder_image", "image_folder_dataset", "read_image_folder", "read_images"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -74,13 +74,40 @@ def read_image_folder(directory: PathLike, image_size: Optional[tuple] = None) -
         for file in pngs:
             gray = read_png(os.path.join(folder, file))
             image_size = image_size or gray.shape
-            if gray.shape != image_size:
-                gray = area_resize(gray, *image_size)
-            images.append(np.rint(np.clip(gray, 0.0, 1.0) * 255).astype(np.uint8).ravel())
+            images.append(_pixels(gray, image_size))
             labels.append(label)
             files.append(os.path.join(name, file))
     return ImageFolder(source, np.stack(images), np.array(labels, dtype=np.int64), tuple(classes),
                        tuple(int(n) for n in image_size), tuple(files))
+
+
+def _pixels(gray: np.ndarray, image_size: tuple) -> np.ndarray:
+    if gray.shape != tuple(image_size):
+        gray = area_resize(gray, *image_size)
+    return np.rint(np.clip(gray, 0.0, 1.0) * 255).astype(np.uint8).ravel()
+
+
+def folder_image(path: PathLike, image_size: tuple) -> np.ndarray:
+    """The PNG image at ``path`` as ``read_image_folder`` reads each image: gray, resized to
+    ``image_size`` ``(H, W)``, uint8 ``(H * W,)``."""
+    return _pixels(read_png(path), tuple(image_size))
+
+
+def read_images(path: PathLike, image_size: tuple) -> tuple:
+    """``(pixels, names)``: a PNG image, or a directory's PNG images (``*.png``, any case, in name
+    order), read as ``folder_image`` reads them: uint8 ``(n, H * W)`` and each file's name."""
+    source = _checks.path("path", path, "a PNG image or a directory of them")
+    if not os.path.exists(source):
+        _checks.fail(FileNotFoundError, "path", "a PNG image or a directory of them", f"{source!r}, which does not exist")
+    if os.path.isdir(source):
+        names = sorted(f for f in os.listdir(source)
+                       if f.lower().endswith(".png") and os.path.isfile(os.path.join(source, f)))
+        if not names:
+            _checks.fail(ValueError, source, "a directory holding PNG images (*.png)", "none")
+        paths = [os.path.join(source, name) for name in names]
+    else:
+        names, paths = [os.path.basename(source)], [source]
+    return np.stack([folder_image(p, image_size) for p in paths]), tuple(names)
 
 
 def image_folder_dataset(folder: ImageFolder, *, validation_fraction: float = 0.1, test_fraction: float = 0.1,

@@ -245,7 +245,8 @@ def prepare_table(table: Table, *, task: Optional[str] = None, validation_fracti
         target_mean, target_std = (float(s[0]) for s in feature_stats(y[rows[0], None]))
         y = (y - target_mean) / target_std
     prep = Preprocessing(table.features, table.target, task, mean, std, fill, classes, target_mean, target_std)
-    splits = [Split(standardize_features(x[r], mean, std, dtype), y[r]) for r in rows]
+    splits = [Split(standardize_features(x[r], mean, std, dtype) if r.size else np.empty((0, x.shape[1]), dtype),
+                    y[r]) for r in rows]  # a split of fraction 0 is empty
     return TableData(table.source if name is None else name, *splits, prep, rows)
 
 

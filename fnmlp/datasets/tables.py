@@ -22,7 +22,7 @@ from ..utils import checks as _checks
 from ..model.tree import readonly
 
 __all__ = ["MAX_CLASSES", "TASKS", "Table", "decode_labels", "encode_labels", "infer_task", "match_columns",
-           "read_table"]
+           "read_columns", "read_table"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -121,6 +121,26 @@ def read_table(path: PathLike, *, target: Optional[str], features: Optional[Sequ
         x[:, j] = _numeric(table, name, columns[name])
     y = None if target is None else _target_column(table, columns[target])
     return attrs.evolve(table, x=x, y=y)
+
+
+def read_columns(path: PathLike, *, delimiter: str = ",") -> tuple:
+    """The column names of the table at ``path``, in file order: a CSV file's header, an ``.npz``
+    file's ``columns`` (or ``f0..``; its ``y`` is no column), a Parquet file's schema."""
+    source = _checks.path("path", path)
+    if not os.path.isfile(source):
+        _checks.fail(FileNotFoundError, "path", "an existing file", repr(source))
+    lower = source.lower()
+    if lower.endswith(".npz"):
+        return tuple(_read_npz(source, None))
+    if lower.endswith(PARQUET_SUFFIXES):
+        return tuple(_read_parquet(source))
+    with open(source, newline="", encoding="utf-8-sig") as file:
+        for row in csv.reader(file, delimiter=delimiter):
+            if row and (len(row) > 1 or row[0].strip()):
+                header = [name.strip() for name in row]
+                _check_header(source, header)
+                return tuple(header)
+    _checks.fail(ValueError, source, "a header row naming the columns", "an empty file")
 
 
 def _choose(source: str, available: list, target: Optional[str], features: Optional[tuple]) -> tuple:

@@ -26,7 +26,8 @@ from .trained import TrainedRun
 from ..training.loop import evaluate
 from ..model.tree import readonly
 
-__all__ = ["EVALUATION", "Evaluation", "class_table", "confusion_matrix", "evaluate_run", "evaluation_record",
+__all__ = ["EVALUATION", "Evaluation", "class_table", "confusion_matrix", "evaluate_inputs", "evaluate_run",
+           "evaluation_record",
            "load_split", "predict_proba", "worst_mistakes", "write_evaluation"]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -101,7 +102,13 @@ def evaluate_run(run: TrainedRun, pixels: np.ndarray, labels: np.ndarray, *, dat
                  split: str) -> Evaluation:
     """The run's ``Evaluation`` on raw uint8 ``pixels`` ``(n, features)`` with int64 ``labels`` ``(n,)``,
     scaled as its training data was."""
-    x = standardize(pixels, run.pixel_mean, run.pixel_std, run.dtype)
+    return evaluate_inputs(run, standardize(pixels, run.pixel_mean, run.pixel_std, run.dtype), labels,
+                           dataset=dataset, split=split)
+
+
+def evaluate_inputs(run: TrainedRun, x: np.ndarray, labels: np.ndarray, *, dataset: str, split: str) -> Evaluation:
+    """The run's ``Evaluation`` on its inputs ``x`` ``(n, features)`` (already scaled) with int64
+    class indices ``labels`` ``(n,)``."""
     loss, error = evaluate(run.spec, run.params, run.bn_state, x, labels)
     predicted, probabilities = predict_proba(run, x)
     return Evaluation(dataset, split, labels, predicted, probabilities, float(loss), float(error))
@@ -146,7 +153,12 @@ def worst_mistakes(labels: Any, predicted: Any, probabilities: Any, limit: int) 
 
 def evaluation_record(evaluation: Evaluation, run: TrainedRun, mistakes: np.ndarray) -> dict:
     """What ``evaluation.json`` holds: the figures, the per-class table, the confusion matrix and the
-    ``mistakes`` (indices into the split) with their true and predicted classes and probability."""
+    ``mistakes`` (indices into the split) with their true and predicted classes and probability.
+    Classes are the run's class values where it has them (a table's or an image folder's), else indices."""
+    name = (lambda k: run.classes[int(k)]) if run.classes is not None else int
+    classes = [{**row, "class": name(row["class"]),
+                "confused_with": None if row["confused_with"] is None else name(row["confused_with"])}
+               for row in class_table(evaluation.confusion)]
     return {
         "params": os.fspath(run.directory / PARAMS),
         "dataset": evaluation.dataset,
@@ -154,10 +166,10 @@ def evaluation_record(evaluation: Evaluation, run: TrainedRun, mistakes: np.ndar
         "rows": int(evaluation.labels.shape[0]),
         "loss": evaluation.loss,
         "error": evaluation.error,
-        "classes": class_table(evaluation.confusion),
+        "classes": classes,
         "confusion": evaluation.confusion.tolist(),
-        "worst_mistakes": [{"index": int(i), "true": int(evaluation.labels[i]),
-                            "predicted": int(evaluation.predicted[i]),
+        "worst_mistakes": [{"index": int(i), "true": name(evaluation.labels[i]),
+                            "predicted": name(evaluation.predicted[i]),
                             "probability": float(evaluation.probabilities[i, evaluation.predicted[i]])}
                            for i in mistakes],
         "evaluated_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),

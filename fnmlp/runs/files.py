@@ -29,13 +29,17 @@ from .. import __version__
 from ..utils.atomic import atomic_write
 from .checkpoint import save_params
 from ..datasets.mnist import DATASET_NAMES
+from ..datasets.sources import data_meta
 from ..model.spec import MLPSpec
+from ..training.config import DATA_ONLY
 from ..training.loop import EpochStats, TrainState, evaluate
 
 CHECKPOINT = "checkpoint.npz"
 PARAMS = "params.npz"
 METRICS = "metrics.csv"
 SUMMARY = "summary.json"
+DATA_OPTIONS = ("data", *DATA_ONLY, "seed", "limit", "dtype")
+"""The options that read and split a run's own data, kept in ``params.npz`` with its scaling."""
 
 
 def metrics_columns(metric: str = "error") -> tuple:
@@ -89,8 +93,7 @@ def write_run_outputs(directory: Path, config: dict, spec: MLPSpec, dataset: Any
     kept = best if best is not None and best.best_epoch else latest  # early stopping keeps its best epoch
     test_loss, test_metric = evaluate(spec, kept.params, kept.bn_state, splits["test"].x, splits["test"].y)
     metric = spec.loss.metric_name
-    save_params(directory / PARAMS, spec, kept.params, kept.bn_state,
-                {"dataset": dataset_meta(dataset, config["dataset"])})
+    save_params(directory / PARAMS, spec, kept.params, kept.bn_state, {"dataset": run_dataset_meta(dataset, config)})
     if history:
         from ..plots.history import plot_history  # matplotlib only where a plot is drawn
 
@@ -133,6 +136,14 @@ def dataset_meta(dataset: Any, source: str) -> dict:
         source = os.path.abspath(source)
     return {"name": dataset.name, "source": source, "num_classes": int(dataset.num_classes),
             "pixel_mean": float(dataset.pixel_mean), "pixel_std": float(dataset.pixel_std)}
+
+
+def run_dataset_meta(dataset: Any, config: dict) -> dict:
+    """``dataset_meta`` of a run of ``config`` (its options as ``summary.json`` keeps them), or, for a
+    run on its own ``data``, ``fnmlp.datasets.sources.data_meta`` with the ``DATA_OPTIONS``."""
+    if config.get("data") is None:
+        return dataset_meta(dataset, config["dataset"])
+    return data_meta(dataset, config["data"], {name: config.get(name) for name in DATA_OPTIONS})
 
 
 def _number(value: Any) -> Any:

@@ -29,16 +29,17 @@ import attrs
 import numpy as np
 
 from ..datasets.mnist import DATASET_NAMES, Split, load_dataset
+from ..datasets.sources import data_kind, load_folder_data, load_table_data
 from ..model.initializers import as_rng
 from ..model.params import init_params
-from ..training.config import RECIPES, Built, ConfigError, TrainConfig, build, early_stopping
+from ..training.config import DATA_ONLY, RECIPES, Built, ConfigError, TrainConfig, build, early_stopping
 from ..training.loop import EpochStats, TrainingDiverged, TrainState, fit_from, initial_state
 from .checkpoint import load_train_state, save_train_state
 from .files import CHECKPOINT, METRICS, read_history, write_metrics, write_run_outputs
 from .lock import RunLock, RunLocked
 
-__all__ = ["Run", "RunError", "RunOutcome", "check_dataset", "configure", "load_splits", "recipe_config", "resume_run",
-           "save_run_checkpoint", "train_run"]
+__all__ = ["Run", "RunError", "RunOutcome", "check_dataset", "configure", "fitted_batch", "load_data", "load_splits",
+           "recipe_config", "resume_run", "save_run_checkpoint", "train_run"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -109,6 +110,7 @@ def train_run(config: TrainConfig, directory: PathLike, *, recipe: str = "handou
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config: expected a TrainConfig, got {type(config).__name__}")
     check_dataset(config)
+    config = _absolute_paths(config)
     directory = _directory(directory)
     with contextlib.ExitStack() as held:
         wall_start = time.perf_counter()
@@ -128,22 +130,86 @@ def resume_run(directory: PathLike, *, epochs: Optional[int] = None, progress: A
 
 
 def check_dataset(config: TrainConfig) -> None:
-    """Raise ``ConfigError`` unless ``config.dataset`` names a bundled data set or a directory."""
+    """Raise ``ConfigError`` unless ``config.dataset`` names a bundled data set or a directory, or
+    ``config.data`` names a table file or a folder of images."""
+    if config.data is not None:
+        try:
+            data_kind(config.data)
+        except (ValueError, FileNotFoundError) as error:
+            raise _config_error(error) from None
+        return
     if config.dataset.lower() not in DATASET_NAMES and not os.path.isdir(config.dataset):
         raise ConfigError("dataset", f"expected {', '.join(DATASET_NAMES)} or a directory of IDX files, got "
                                      f"{config.dataset!r}, which is neither")
 
 
 def load_splits(config: TrainConfig) -> tuple:
-    """``(dataset, {"train": Split, "validation": Split, "test": Split})``, cut to ``config.limit``."""
-    dataset = load_dataset(config.dataset, dtype=np.dtype(config.dtype))
+    """``(dataset, {"train": Split, "validation": Split, "test": Split})``, cut to ``config.limit``.
+    With ``config.data`` the data set is a ``TableData`` or a ``FolderData``
+    (``fnmlp.datasets.sources``), and a ``batch_size`` above the training rows is left for the run
+    to cut (``fitted_batch``); with a ``dataset`` it is a ``ConfigError``."""
+    dataset = load_dataset(config.dataset, dtype=np.dtype(config.dtype)) if config.data is None else load_data(config)
     splits = {name: getattr(dataset, name) for name in ("train", "validation", "test")}
     if config.limit is not None:
         splits = {name: Split(split.x[:config.limit], split.y[:config.limit]) for name, split in splits.items()}
     n_train = splits["train"].x.shape[0]
-    if config.batch_size > n_train:
+    if config.batch_size > n_train and config.data is None:
         raise ConfigError("batch_size", f"expected at most {n_train}, the training rows, got {config.batch_size}")
     return dataset, splits
+
+
+# A run's own data: a table file or a folder of images (config.data)
+
+def load_data(config: TrainConfig) -> Any:
+    """The ``TableData`` or ``FolderData`` that ``config.data`` and its options describe, split with
+    ``config.seed``. Every problem is a ``ConfigError`` naming the option (``data`` for the file's
+    own content, which the message names by file, line and column)."""
+    try:
+        if data_kind(config.data) == "table":
+            if config.image_size is not None:
+                raise ConfigError("image_size", f"applies to a folder of images; {config.data} is a table file")
+            return load_table_data(config.data, target=config.target, features=config.features, task=config.task,
+                                   delimiter=config.delimiter, impute=config.impute,
+                                   validation_fraction=config.validation_fraction,
+                                   test_fraction=config.test_fraction, validation=config.validation,
+                                   test=config.test, seed=config.seed, dtype=np.dtype(config.dtype))
+        for option in ("target", "features", "delimiter", "impute", "validation", "test"):
+            if getattr(config, option) != DATA_ONLY[option]:
+                raise ConfigError(option, f"applies to a table; {config.data} is a folder of images")
+        if config.task == "regress":
+            raise ConfigError("task", "expected classify for a folder of images, got regress")
+        return load_folder_data(config.data, image_size=config.image_size,
+                                validation_fraction=config.validation_fraction, test_fraction=config.test_fraction,
+                                seed=config.seed, dtype=np.dtype(config.dtype))
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        raise _config_error(error) from None
+
+
+def _config_error(error: Exception) -> ConfigError:
+    """``error`` as a ``ConfigError`` of the option its message leads with, else of ``data``."""
+    if isinstance(error, ConfigError):
+        return error
+    message = " ".join(str(error).split())
+    argument, sep, rest = message.partition(": ")
+    if sep and argument in attrs.fields_dict(TrainConfig):
+        return ConfigError(argument, rest)
+    return ConfigError("data", message)
+
+
+def fitted_batch(config: TrainConfig, num_train: int) -> TrainConfig:
+    """``config`` with a ``batch_size`` of at most ``num_train`` when it trains on its own ``data``
+    (as scikit-learn cuts its batches to the samples), else ``config`` itself."""
+    if config.data is None or config.batch_size <= num_train:
+        return config
+    return attrs.evolve(config, batch_size=num_train)
+
+
+def _absolute_paths(config: TrainConfig) -> TrainConfig:
+    """``config`` with its ``data``, ``validation`` and ``test`` paths made absolute, so that a run
+    resumed or evaluated from another directory finds them."""
+    paths = {name: os.path.abspath(getattr(config, name)) for name in ("data", "validation", "test")
+             if getattr(config, name) is not None}
+    return attrs.evolve(config, **paths) if paths else config
 
 
 def _directory(directory: Any) -> Path:
@@ -159,8 +225,9 @@ def _new_run(recipe: str, config: TrainConfig, directory: Path, held: contextlib
     try:
         dataset, splits = load_splits(config)
         train_x = splits["train"].x
+        config = fitted_batch(config, train_x.shape[0])
         built = build(config, num_features=train_x.shape[1], num_classes=dataset.num_classes,
-                      num_train=train_x.shape[0])
+                      num_train=train_x.shape[0], num_outputs=getattr(dataset, "num_outputs", None))
         rng = as_rng(config.seed)
         params, bn_state = init_params(built.spec, rng, weight_init=config.init, dtype=config.dtype)
         start = initial_state(params, bn_state, built.optimizer, train_x.shape[0], rng)

@@ -12,7 +12,8 @@ from typing import Any, Optional
 from ..runs.files import METRICS, SUMMARY, read_metrics
 from ..utils.atomic import atomic_write
 
-__all__ = ["COLUMNS", "PLAN", "TRIAL_FILE", "read_json", "trial_rows", "write_csv", "write_json", "write_outputs"]
+__all__ = ["COLUMNS", "PLAN", "TRIAL_FILE", "greater_is_better", "read_json", "trial_rows", "write_csv", "write_json",
+           "write_outputs"]
 
 PLAN = "sweep_plan.json"
 TRIAL_FILE = "trial.json"
@@ -21,14 +22,23 @@ COLUMNS = ("trial", "status", "epochs", "final_val_loss", "final_val_error", "be
            "best_epoch", "test_loss", "test_error", "seconds", "worker", "message")
 
 
+def greater_is_better(summary: Optional[dict]) -> bool:
+    """Whether a trial's metric is better higher (R^2), as its ``summary.json`` says; an error rate
+    (lower is better) when it says nothing."""
+    metric = (summary or {}).get("metric")
+    return bool(metric.get("greater_is_better", False)) if isinstance(metric, dict) else False
+
+
 def trial_rows(directory: Path, plan: dict, stopped: dict) -> list:
-    """One dict per trial, read from its directory: its swept options and ``COLUMNS``."""
+    """One dict per trial, read from its directory: its swept options and ``COLUMNS`` (the metric's
+    columns hold R^2 for a regression, whose best epoch is the highest; ``greater_is_better`` says so)."""
     rows = []
     for trial in plan["trials"]:
         path = directory / "trials" / trial["name"]
         summary, record = read_json(path / SUMMARY) or {}, read_json(path / TRIAL_FILE) or {}
         history = read_metrics(path / METRICS) if (path / METRICS).is_file() else []
-        best = min(history, key=lambda s: (s.val_error, s.val_loss, s.epoch)) if history else None
+        sign = -1.0 if greater_is_better(summary) else 1.0
+        best = min(history, key=lambda s: (sign * s.val_metric, s.val_loss, s.epoch)) if history else None
         final = summary.get("final", {})
         if not record:
             status = "pending"
@@ -43,7 +53,9 @@ def trial_rows(directory: Path, plan: dict, stopped: dict) -> list:
                      "best_val_loss": best.val_loss if best else None,
                      "best_val_error": best.val_error if best else None,
                      "best_epoch": best.epoch if best else None,
-                     "test_loss": final.get("test_loss"), "test_error": final.get("test_error"),
+                     "test_loss": final.get("test_loss"),
+                     "test_error": final.get("test_error", final.get(f"test_{(summary.get('metric') or {}).get('name')}")),
+                     "greater_is_better": sign < 0,
                      "seconds": record.get("seconds"), "worker": record.get("worker", ""),
                      "message": record.get("message", "") or summary.get("message", ""),
                      "curve": [s.val_error for s in history]})
@@ -67,12 +79,13 @@ def write_csv(directory: Path, plan: dict, stopped: dict, rows: Optional[list] =
 
 
 def write_outputs(directory: Path, plan: dict, stopped: dict) -> dict:
-    """``sweep.csv``, ``sweep.json`` (naming the best trial by final validation error among those
-    trained to their full epochs) and the two plots; returns the summary."""
+    """``sweep.csv``, ``sweep.json`` (naming the best trial by final validation error, or the highest
+    R^2 for a regression, among those trained to their full epochs) and the two plots; returns the
+    summary."""
     rows = write_csv(directory, plan, stopped)
     completed = [row for row in rows if row["status"] == "completed" and row["final_val_error"] is not None]
-    best = min(completed, key=lambda row: (row["final_val_error"], row["final_val_loss"], row["trial"]),
-               default=None)
+    best = min(completed, key=lambda row: ((-1.0 if row["greater_is_better"] else 1.0) * row["final_val_error"],
+                                           row["final_val_loss"], row["trial"]), default=None)
     trials = {trial["name"]: trial for trial in plan["trials"]}
     summary = {
         "source": plan["source"], "trials": len(rows),
@@ -85,6 +98,7 @@ def write_outputs(directory: Path, plan: dict, stopped: dict) -> dict:
             "trial": best["trial"], "directory": str(Path("trials") / best["trial"]),
             "val_error": best["final_val_error"], "val_loss": best["final_val_loss"],
             "test_error": best["test_error"], "test_loss": best["test_loss"],
+            "greater_is_better": best["greater_is_better"],
             "options": trials[best["trial"]]["options"]},
         "rows": [{key: value for key, value in row.items() if key != "curve"} for row in rows],
     }

@@ -21,7 +21,7 @@ from ..runs.lock import RunLocked
 from ..runs.train import RunError, resume_run, train_run
 from ..training.config import ConfigError
 from .plan import SweepError, trial_config
-from .report import TRIAL_FILE, read_json, write_csv, write_json, write_outputs
+from .report import TRIAL_FILE, greater_is_better, read_json, write_csv, write_json, write_outputs
 
 __all__ = ["INSTALL_HINT", "connect", "execute", "run_trial"]
 
@@ -147,9 +147,11 @@ def _finished(trial: Path, epochs: int) -> bool:
 
 
 def _rank(trial: Path, epoch: int) -> tuple:
-    """Validation error, then loss, at ``epoch`` (from ``metrics.csv``), then the name: lower is better."""
+    """Validation error (or minus R^2, when ``summary.json``'s metric is greater-is-better), then loss,
+    at ``epoch`` (from ``metrics.csv``), then the name: lower is better."""
     row = next(stats for stats in read_metrics(trial / METRICS) if stats.epoch == epoch)
-    return (row.val_error, row.val_loss, trial.name)
+    sign = -1.0 if greater_is_better(read_json(trial / SUMMARY)) else 1.0
+    return (sign * row.val_metric, row.val_loss, trial.name)
 
 
 class _Progress:

@@ -25,12 +25,17 @@ from ..model.spec import MLPSpec
 from .loop import EarlyStopping
 
 __all__ = ["ConfigError", "TrainConfig", "RECIPES", "SCHEDULES", "OPTIMIZERS", "Built", "build",
-           "early_stopping", "layer_activations", "layer_dropout", "learning_rate", "optimizer"]
+           "DATA_ONLY", "TASKS", "check_data_options", "early_stopping", "layer_activations", "layer_dropout", "learning_rate", "optimizer"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "step", "exponential")
 DTYPES = ("float64", "float32")
 INITS = ("normal", "lecun", "xavier", "he")
+TASKS = ("classify", "regress")
+IMPUTE = ("mean",)
+DATA_ONLY = {"target": None, "features": None, "task": None, "delimiter": ",", "impute": None,
+             "validation_fraction": 0.1, "test_fraction": 0.1, "validation": None, "test": None, "image_size": None}
+"""The options that describe a run's own ``data`` (a table or an image folder), with their defaults."""
 
 
 class ConfigError(ValueError):
@@ -134,6 +139,73 @@ def _rates(value: Any) -> tuple:
     return tuple(float(rate) for rate in rates)
 
 
+# Own data: a table file or a folder of class subfolders of PNG images (``data`` and the options of DATA_ONLY)
+
+def _optional_text(option: str, expected: str):
+    def convert(value: Any) -> Optional[str]:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            raise _bad(option, expected, repr(value))
+        return value
+    return convert
+
+
+def _optional_choice(option: str, choices: tuple):
+    def convert(value: Any) -> Optional[str]:
+        return None if value is None else _choice(option, choices)(value)
+    return convert
+
+
+def _columns(value: Any) -> Optional[tuple]:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = (value,)
+    if not hasattr(value, "__iter__"):
+        raise _bad("features", "a list of column names", repr(value))
+    names = tuple(value)
+    if not names or not all(isinstance(name, str) and name for name in names):
+        raise _bad("features", "one or more column names", repr(value))
+    if len(set(names)) != len(names):
+        raise _bad("features", "each column once", " ".join(names))
+    return names
+
+
+def _delimiter(value: Any) -> str:
+    if not isinstance(value, str) or len(value) != 1 or value in "\r\n\"":
+        raise _bad("delimiter", "one character (not a quote or a line break)", repr(value))
+    return value
+
+
+def _image_size(value: Any) -> Optional[tuple]:
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise _bad("image_size", "a height and a width", repr(value))
+    size = tuple(value)
+    if len(size) != 2 or any(isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in size):
+        raise _bad("image_size", "two whole numbers >= 1, a height and a width", " ".join(map(str, size)))
+    return tuple(int(n) for n in size)
+
+
+def check_data_options(config: "TrainConfig") -> None:
+    """Raise ``ConfigError`` where the options of DATA_ONLY are set without ``data``, where ``data``
+    and a ``dataset`` other than the default are both given, or where the splits leave no train rows.
+    What needs the files themselves (a table needs a ``target``) is checked when they are read."""
+    if config.data is None:
+        for option, default in DATA_ONLY.items():
+            if getattr(config, option) != default:
+                raise ConfigError(option, "applies only to a run's own data: expected it together with data "
+                                          "(a table file or a folder of images)")
+        return
+    if config.dataset != "mnist":
+        raise ConfigError("data", f"expected either data or dataset, not both (dataset is {config.dataset!r})")
+    if config.validation_fraction + config.test_fraction >= 1.0:
+        raise _bad("validation_fraction", f"a sum with the test fraction ({config.test_fraction:g}) below 1, to "
+                   "leave train rows", f"{config.validation_fraction:g}")
+
+
 @attrs.frozen
 class TrainConfig:
     """A training run: network, objective, optimizer, schedule, data and seed. The defaults are the
@@ -152,8 +224,16 @@ class TrainConfig:
       warm-up of ``warmup_epochs`` from 0, fewer than ``epochs`` (0 when ``epochs`` is 0).
       ``clip_norm``: clip the gradients' global norm.
     - ``early_stopping``: patience in epochs on the validation loss (restoring the best epoch), or None.
-    - ``epochs``, ``batch_size``, ``seed`` (initialisation, shuffling, dropout), ``dtype``,
-      ``dataset`` (``mnist``, ``fashion-mnist`` or a directory of IDX files), ``limit`` (rows per split).
+    - ``epochs``, ``batch_size``, ``seed`` (initialisation, shuffling, dropout, and the splits of
+      ``data``), ``dtype``, ``dataset`` (``mnist``, ``fashion-mnist`` or a directory of IDX files),
+      ``limit`` (rows per split).
+    - ``data``: instead of ``dataset``, a table file (CSV, ``.npz``, Parquet) or a folder of class
+      subfolders of PNG images. For a table: ``target`` (its column), ``features`` (the columns to use;
+      default all but the target), ``task`` (``classify`` or ``regress``; default inferred from the
+      target), ``delimiter`` (CSV), ``impute`` (``mean``: fill missing cells with the train split's
+      mean). ``validation_fraction``, ``test_fraction``: the rows held out (stratified by class), or
+      ``validation``, ``test``: table files holding those splits. ``image_size``: ``(H, W)`` every
+      image is resized to (default: the first image's size).
     """
 
     hidden: tuple = attrs.field(default=(64, 64, 32), converter=_sizes)
@@ -177,8 +257,21 @@ class TrainConfig:
     dtype: str = attrs.field(default="float64", converter=_choice("dtype", DTYPES))
     dataset: str = attrs.field(default="mnist", converter=_dataset)
     limit: Optional[int] = attrs.field(default=None, converter=_integer("limit", 1, optional=True))
+    # a run's own data (fnmlp.datasets.sources): a table file or a folder of class subfolders of PNGs
+    data: Optional[str] = attrs.field(default=None, converter=_optional_text("data", "a table file or an image folder"))
+    target: Optional[str] = attrs.field(default=None, converter=_optional_text("target", "a column name"))
+    features: Optional[tuple] = attrs.field(default=None, converter=_columns)
+    task: Optional[str] = attrs.field(default=None, converter=_optional_choice("task", TASKS))
+    delimiter: str = attrs.field(default=",", converter=_delimiter)
+    impute: Optional[str] = attrs.field(default=None, converter=_optional_choice("impute", IMPUTE))
+    validation_fraction: float = attrs.field(default=0.1, converter=_number("validation_fraction", below=1.0))
+    test_fraction: float = attrs.field(default=0.1, converter=_number("test_fraction", below=1.0))
+    validation: Optional[str] = attrs.field(default=None, converter=_optional_text("validation", "a table file"))
+    test: Optional[str] = attrs.field(default=None, converter=_optional_text("test", "a table file"))
+    image_size: Optional[tuple] = attrs.field(default=None, converter=_image_size)
 
     def __attrs_post_init__(self) -> None:
+        check_data_options(self)
         layer_activations(self)
         layer_dropout(self)
         if self.bn > len(self.hidden) + 1:
@@ -256,12 +349,18 @@ class Built:
     early_stopping: Optional[EarlyStopping]
 
 
-def build(config: TrainConfig, *, num_features: int, num_classes: int, num_train: int) -> Built:
+def build(config: TrainConfig, *, num_features: int, num_classes: Optional[int], num_train: int,
+          num_outputs: Optional[int] = None) -> Built:
     """The spec, optimizer and early-stopping rule of ``config`` for ``num_train`` training rows of
     ``num_features`` features and ``num_classes`` classes (a schedule spans ``epochs`` epochs of
-    ``ceil(num_train / batch_size)`` batches)."""
-    spec = MLPSpec((num_features, *config.hidden, num_classes), layer_activations(config),
-                   num_bn_layers=config.bn, dropout=layer_dropout(config), l2=config.l2)
+    ``ceil(num_train / batch_size)`` batches). ``num_classes=None`` is a regression: ``num_outputs``
+    (default 1) linear outputs, one per target, trained on mean squared error (loss ``"mse"``)."""
+    if num_classes is None:
+        size, loss = 1 if num_outputs is None else num_outputs, "mse"
+    else:
+        size, loss = num_classes, "softmax_cross_entropy"
+    spec = MLPSpec((num_features, *config.hidden, size), layer_activations(config),
+                   num_bn_layers=config.bn, dropout=layer_dropout(config), l2=config.l2, loss=loss)
     return Built(spec, optimizer(config, num_train), early_stopping(config))
 
 
