@@ -29,7 +29,8 @@ from .model.losses import (LOSSES, MEAN_SQUARED_ERROR, SOFTMAX_CROSS_ENTROPY, Lo
 from .model.network import ForwardCache, backward, backward_with_input_grad, forward, loss_and_grads, predict
 from .model.params import BatchNormState, Params, astype, check_params, check_state, init_params, param_shapes
 from .model.spec import MLPSpec
-from .model.tree import readonly, tree_allclose, tree_leaves, tree_map
+from .model.tree import readonly, to_namespace, to_numpy, tree_allclose, tree_leaves, tree_map
+from .utils.namespace import array_namespace
 from . import optimizers
 from .optimizers import Optimizer, adam, adamw, sgd
 from .training import (EarlyStopping, EarlyStoppingState, EpochStats, FitResult, TrainState, TrainingDiverged,
@@ -91,4 +92,5 @@ __all__ = [
     "get_activation", "register_activation", "LOSSES", "Loss", "MEAN_SQUARED_ERROR", "SOFTMAX_CROSS_ENTROPY",
     "SquaredErrorCache", "get_loss", "mean_squared_error", "mean_squared_error_grad", "register_loss",
     "GradReport", "check_activation", "check_grads", "check_loss", "export_onnx",
+    "array_namespace", "to_namespace", "to_numpy",
 ]

@@ -3,7 +3,8 @@
 In training mode a batch ``z`` of shape ``(batch, width)`` is normalised with its own mean and
 biased variance, ``norm = (z - mean) / sqrt(var + eps)``, and the running statistics move towards
 them: ``running = alpha * running + (1 - alpha) * batch_stat``. In eval mode the running statistics
-normalise and stay as they are. Either way ``out = gamma * norm + beta``.
+normalise and stay as they are. Either way ``out = gamma * norm + beta``. Arrays of any array-API
+library work (all of one library and device); NumPy's are computed as before.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from ..utils.ops import column_sums
+from ..utils.namespace import array_namespace, astype
+from ..utils.ops import column_dots, column_sums
 
 
 @attrs.frozen(eq=False)
@@ -39,22 +41,23 @@ def batchnorm_forward(z: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
     the running statistics are returned as given.
     """
     dtype = z.dtype
+    xp = np if type(z) is np.ndarray else array_namespace(z)
     if train:
         mean = column_sums(z) / z.shape[0]
         centered = z - mean
-        var = np.einsum("ij,ij->j", centered, centered) / z.shape[0]
-        new_mean = (alpha * running_mean + (1.0 - alpha) * mean).astype(running_mean.dtype, copy=False)
-        new_var = (alpha * running_var + (1.0 - alpha) * var).astype(running_var.dtype, copy=False)
+        var = column_dots(centered, centered) / z.shape[0]
+        new_mean = astype(xp, alpha * running_mean + (1.0 - alpha) * mean, running_mean.dtype)
+        new_var = astype(xp, alpha * running_var + (1.0 - alpha) * var, running_var.dtype)
     else:
-        mean = running_mean.astype(dtype, copy=False)
+        mean = astype(xp, running_mean, dtype)
         centered = z - mean
-        var = running_var.astype(dtype, copy=False)
+        var = astype(xp, running_var, dtype)
         new_mean, new_var = running_mean, running_var
-    inv_std = np.reciprocal(np.sqrt(var + eps))
+    inv_std = np.reciprocal(np.sqrt(var + eps)) if xp is np else 1.0 / xp.sqrt(var + eps)
     normalized = centered
     normalized *= inv_std
-    out = normalized * gamma.astype(dtype, copy=False)
-    out += beta.astype(dtype, copy=False)
+    out = normalized * astype(xp, gamma, dtype)
+    out += astype(xp, beta, dtype)
     return out, BatchNormCache(train, normalized, inv_std, mean, var, z, out), new_mean, new_var
 
 
@@ -68,8 +71,8 @@ def batchnorm_backward(cache: BatchNormCache, gamma: np.ndarray, dout: np.ndarra
     """
     normalized = cache.normalized
     dbeta = column_sums(dout)
-    dgamma = np.einsum("ij,ij->j", dout, normalized)
-    scale = gamma.astype(dout.dtype, copy=False) * cache.inv_std
+    dgamma = column_dots(dout, normalized)
+    scale = astype(np if type(dout) is np.ndarray else array_namespace(dout), gamma, dout.dtype) * cache.inv_std
     if not cache.train:
         return dout * scale, dgamma, dbeta
     n = dout.shape[0]

@@ -21,13 +21,14 @@ import attrs
 import numpy as np
 
 from ..utils import checks as _checks
+from ..utils import namespace
 from . import kernels
 from .activations import get_activation
 from .losses import get_loss
 from .network import backward_with_input_grad, check_targets, forward, loss_and_grads
-from .params import BatchNormState, Params, astype, check_params, check_state
+from .params import BatchNormState, Params, astype, check_params, check_state, named_arrays
 from .spec import MLPSpec
-from .tree import tree_leaves, tree_map
+from .tree import to_namespace, to_numpy, tree_leaves, tree_map
 
 STEP = 1e-5
 
@@ -89,6 +90,9 @@ def check_grads(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: Any,
     a ``Generator``, copied, never advanced). ``seed`` picks the random coordinates and direction of
     arrays larger than ``max_coords``. In training mode the gradients are also compared with what
     ``loss_and_grads`` returns, so the training step's own path is checked.
+
+    Records and data of another array-API library (one with float64) are checked in it: the losses
+    and gradients are computed there, the perturbations and comparisons on the host.
     """
     _checks.instance("spec", spec, MLPSpec)
     check_params(spec, params, finite=True)
@@ -97,8 +101,13 @@ def check_grads(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: Any,
     rtol = _checks.real("rtol", rtol, above=0.0)
     atol = _checks.real("atol", atol, minimum=0.0)
     max_coords = _checks.integer("max_coords", max_coords, minimum=1)
-    x = _checks.float_array("x", x, ndim=2, width=spec.layer_sizes[0]).astype(np.float64)
-    targets = check_targets(spec, targets, x.shape[0])
+    xp, where = namespace.common_namespace([*named_arrays("params", params), *named_arrays("bn_state", bn_state),
+                                            ("x", x)])
+    namespace.require_dtype("x", xp, where, "float64")
+    x = _checks.float_array("x", x, ndim=2, width=spec.layer_sizes[0])
+    x = x.astype(np.float64) if xp is np else namespace.to_namespace(x, xp, where, "x")
+    targets = check_targets(spec, targets, x.shape[0], like=x)
+    on_device = (lambda a: a) if xp is np else (lambda a: namespace.to_namespace(a, xp, where))
     if isinstance(rng, np.random.RandomState) or rng is None:
         _checks.fail(TypeError, "rng", "a seed or a NumPy Generator (copied for every evaluation)", _checks.describe(rng))
     params, bn_state = astype(params, np.float64), astype(bn_state, np.float64)
@@ -112,18 +121,20 @@ def check_grads(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: Any,
     def evaluate(p: Params, xs: np.ndarray) -> tuple:
         out, cache, _ = kernels.forward(keeps_z, p, bn_state, xs, train, rng=kernels.dropout_rng(fresh()))
         losses, _ = spec.loss.value(out, targets)
-        sides = tuple(cache.pre[i] > k for i in kinked for k in spec.activations[i].kinks)
-        return float(np.mean(losses)) + kernels.l2_penalty(spec, p, batch), sides
+        sides = tuple(to_numpy(cache.pre[i] > k) for i in kinked for k in spec.activations[i].kinks)
+        return float(xp.mean(losses)) + kernels.l2_penalty(spec, p, batch), sides
 
     outputs, cache, _ = forward(spec, params, bn_state, x, train=train, rng=fresh())
     losses, loss_cache = spec.loss.value(outputs, targets)
-    dout = np.asarray(spec.loss.grad(loss_cache), np.float64) / batch
+    dout = (np.asarray(spec.loss.grad(loss_cache), np.float64) if xp is np
+            else namespace.astype(xp, xp.asarray(spec.loss.grad(loss_cache)), xp.float64)) / batch
     grads, dx = backward_with_input_grad(spec, params, cache, dout)
     if spec.l2:
         grads = attrs.evolve(grads, W=[g + spec.l2 / batch * w for g, w in zip(grads.W, params.W)])
+    grads, dx = to_numpy(grads), to_numpy(dx)
     if train:
         _, step_grads, _ = loss_and_grads(spec, params, bn_state, x, targets, rng=fresh())
-        for name, ours, theirs in _named_pairs(grads, step_grads):
+        for name, ours, theirs in _named_pairs(grads, to_numpy(step_grads)):
             _compare(f"{name} (loss_and_grads against forward and backward)", list(range(ours.size)),
                      theirs.ravel(), ours.ravel(), 1e-9, 1e-12, lambda c: "")
     base_sides = evaluate(params, x)[1]
@@ -152,17 +163,18 @@ def check_grads(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: Any,
         checked[name], skipped[name] = len(kept), skip
 
     large = False
-    for name, field, layer, array, analytic in _named_arrays(params, grads):
+    for name, field, layer, array, analytic in _named_arrays(to_numpy(params), grads):
         large |= array.size > max_coords
-        check_array(name, array, analytic,
-                    lambda moved, field=field, layer=layer: evaluate(_replace(params, field, layer, moved), x))
-    check_array("x", x, dx, lambda moved: evaluate(params, moved))
+        check_array(name, array, analytic, lambda moved, field=field, layer=layer: evaluate(
+            _replace(params, field, layer, on_device(moved)), x))
+    check_array("x", np.array(to_numpy(x)), dx, lambda moved: evaluate(params, on_device(moved)))
 
     if large:
-        direction = tree_map(lambda a: coord_rng.standard_normal(a.shape), params)
+        direction = tree_map(lambda a: coord_rng.standard_normal(tuple(a.shape)), params)
+        moving = direction if xp is np else to_namespace(direction, xp, where)
 
         def along(h):
-            loss, sides = evaluate(tree_map(lambda p, d: p + h * d, params, direction), x)
+            loss, sides = evaluate(tree_map(lambda p, d: p + h * d, params, moving), x)
             if not all(np.array_equal(a, b) for a, b in zip(sides, base_sides)):
                 raise _Kink
             return loss

@@ -11,6 +11,7 @@ instead of four, the same function up to rounding. ``fold`` computes these once 
 rows at a time, into buffers it reuses from block to block, so a layer's output is still in cache
 when the next layer reads it.
 
+The folded path is NumPy's; ``evaluate`` on another library's arrays runs the eval-mode forward pass.
 Nothing here checks its arguments or keeps anything for backward: ``fnmlp.predict``,
 ``fnmlp.evaluate`` and ``fit`` check theirs, then call these.
 """
@@ -22,6 +23,8 @@ from typing import Any, Iterator, Optional
 import attrs
 import numpy as np
 
+from ..utils.namespace import is_foreign
+from . import kernels
 from .activations import ACTIVATIONS, SIGMOID, TANH
 from .losses import Loss
 from .params import BatchNormState, Params
@@ -154,6 +157,10 @@ def loss_and_metric(net: EvalNetwork, x: np.ndarray, targets: np.ndarray, loss: 
 
 def evaluate(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: np.ndarray, targets: np.ndarray) -> tuple:
     """``(mean loss, metric)`` of ``spec``'s loss on ``x`` in eval mode: ``loss_and_metric`` of the folded
-    network in ``x``'s dtype (``fnmlp.evaluate`` without its checks)."""
+    network in ``x``'s dtype (``fnmlp.evaluate`` without its checks). Another library's arrays (records,
+    ``x`` and targets all of it) run ``forward``'s eval mode in chunks instead (``kernels.eval_totals``)."""
+    if is_foreign(x):
+        loss_sum, totals = kernels.eval_totals(spec, params, bn_state, x, targets)
+        return loss_sum / x.shape[0], spec.loss.metric(totals)
     return loss_and_metric(fold(spec, params, bn_state, x.dtype), x, targets, spec.loss)
 

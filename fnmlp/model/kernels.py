@@ -4,6 +4,11 @@
 ``fnmlp.hw1`` call them directly on arguments they have already checked (shapes against the spec,
 float32/float64 arrays, finite values, targets as ``spec.loss.targets`` returns them). Nothing here
 checks anything; nothing here writes into its arguments, except ``backward`` into ``out`` when given.
+
+The arrays may be any array-API library's, all of one library and device (the public functions
+check that): each kernel computes in the namespace of its data. NumPy keeps its fast paths (buffers
+written in place through ``out``, BLAS column sums); the dropout masks are drawn on the host in
+either case and moved to the data's device, so one generator gives the same masks everywhere.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from typing import Any, Optional
 import attrs
 import numpy as np
 
+from ..utils import namespace
+from ..utils.namespace import array_namespace, astype
 from ..utils.ops import column_sums
 from .batchnorm import batchnorm_backward, batchnorm_forward
 from .params import BatchNormState, Params
@@ -72,6 +79,16 @@ def dropout_mask(rng: Any, shape: tuple, rate: float, dtype: np.dtype) -> np.nda
     return np.multiply(keep, dtype.type(1.0 / (1.0 - rate)), dtype=dtype)
 
 
+def dropout_mask_like(rng: Any, a: Any, rate: float) -> Any:
+    """``dropout_mask`` for ``a``'s shape and dtype, in ``a``'s namespace and on its device: drawn on the
+    host, then moved (the same generator state gives the same mask as for a NumPy ``a``)."""
+    if type(a) is np.ndarray:
+        return dropout_mask(rng, a.shape, rate, a.dtype)
+    xp = array_namespace(a)
+    host = dropout_mask(rng, tuple(a.shape), rate, np.dtype(namespace.dtype_name(xp, a.dtype)))
+    return xp.asarray(host, device=namespace.device(a))
+
+
 def forward(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: np.ndarray, train: bool,
             keep: bool = True, rng: Any = None):
     """Returns ``(outputs, cache, new_bn_state)``; ``cache`` is ``None`` unless ``keep``.
@@ -80,6 +97,7 @@ def forward(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: np.ndarr
     when ``spec`` has a rate above 0) by ``dropout_mask``, layer by layer from the input on, for each
     layer input whose rate is above 0."""
     dtype = x.dtype
+    xp = np if type(x) is np.ndarray else array_namespace(x)
     outputs, inputs, pres, masks, bn_caches = [x], [], [], [], []
     new_mean, new_var = list(bn_state.running_mean), list(bn_state.running_var)
     a = x
@@ -87,12 +105,12 @@ def forward(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: np.ndarr
         rate = spec.dropout[i]
         mask = None
         if train and rate > 0.0:
-            mask = dropout_mask(rng, a.shape, rate, dtype)
+            mask = dropout_mask_like(rng, a, rate)
             a = a * mask
         inputs.append(a)
         masks.append(mask)
-        z = a @ params.W[i].astype(dtype, copy=False)
-        z += params.b[i].astype(dtype, copy=False)
+        z = a @ astype(xp, params.W[i], dtype)
+        z += astype(xp, params.b[i], dtype)
         if i < spec.num_bn_layers:
             z, bn_cache, new_mean[i], new_var[i] = batchnorm_forward(
                 z, params.gamma[i], params.beta[i], bn_state.running_mean[i], bn_state.running_var[i],
@@ -100,7 +118,7 @@ def forward(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: np.ndarr
             bn_caches.append(bn_cache)
         # z is this call's own array unless the BatchNorm cache keeps it (as bn_cache.out), or backward needs it
         keep_z = keep and (i < spec.num_bn_layers or activation.needs_z)
-        a = activation.forward(z, out=None if keep_z else z)
+        a = activation.forward(z, out=None if keep_z or xp is not np else z)
         pres.append(z if keep and activation.needs_z else None)
         if keep:
             outputs.append(a)
@@ -116,8 +134,9 @@ def backward(spec: MLPSpec, params: Params, cache: ForwardCache, dout: np.ndarra
 
     ``l2_scale`` adds ``l2_scale * W[i]`` to each ``dW[i]``. Given ``out``, writable arrays by field name
     (``out["W"][i]``, as ``FlatLayout.split`` gives), the gradients go there instead and ``None``
-    stands for the ``Params``."""
+    stands for the ``Params`` (NumPy only)."""
     dtype = dout.dtype
+    xp = np if type(dout) is np.ndarray else array_namespace(dout)
     L = spec.num_layers
     dW, db = [None] * L, [None] * L
     dgamma, dbeta = [None] * spec.num_bn_layers, [None] * spec.num_bn_layers
@@ -130,10 +149,10 @@ def backward(spec: MLPSpec, params: Params, cache: ForwardCache, dout: np.ndarra
             if out is not None:
                 dgamma[i] = _into(out["gamma"][i], dgamma[i])
                 dbeta[i] = _into(out["beta"][i], dbeta[i])
-        W = params.W[i].astype(dtype, copy=False)
-        dW[i] = np.matmul(cache.inputs[i].T, delta, out=None if out is None else out["W"][i])
+        W = astype(xp, params.W[i], dtype)
+        dW[i] = cache.inputs[i].T @ delta if out is None else np.matmul(cache.inputs[i].T, delta, out=out["W"][i])
         if l2_scale:
-            dW[i] += dtype.type(l2_scale) * W
+            dW[i] += (dtype.type(l2_scale) if xp is np else l2_scale) * W
         db[i] = column_sums(delta, out=None if out is None else out["b"][i])
         if i > 0 or input_grad:
             delta = delta @ W.T
@@ -152,6 +171,9 @@ def l2_penalty(spec: MLPSpec, params: Params, batch: int) -> float:
     """``(0.5 * l2 / batch) * sum_i ||W[i]||^2``, scikit-learn's ``alpha`` term (0.0 when ``l2 == 0``)."""
     if not spec.l2:
         return 0.0
+    if type(params.W[0]) is not np.ndarray:
+        xp = array_namespace(params.W[0])
+        return 0.5 * spec.l2 / batch * sum(float(xp.sum(W * W)) for W in params.W)
     return 0.5 * spec.l2 / batch * sum(float(np.vdot(W, W)) for W in params.W)
 
 
@@ -176,12 +198,13 @@ def eval_totals(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: np.n
     ``spec.loss.metric_totals`` added up; the mean loss is ``loss_sum / n``, the metric
     ``spec.loss.metric(metric_totals)``."""
     loss = spec.loss
+    xp = np if type(x) is np.ndarray else array_namespace(x)
     loss_sum, totals = 0.0, None
     for begin in range(0, x.shape[0], chunk_rows):
-        rows = slice(begin, begin + chunk_rows)
-        outputs = forward(spec, params, bn_state, x[rows], False, keep=False)[0]
-        losses, _ = loss.value(outputs, targets[rows])
-        loss_sum += float(losses.sum())
-        batch_totals = loss.metric_totals(outputs, targets[rows])
+        rows = slice(begin, min(begin + chunk_rows, x.shape[0]))
+        outputs = forward(spec, params, bn_state, x[rows, ...], False, keep=False)[0]
+        losses, _ = loss.value(outputs, targets[rows, ...])
+        loss_sum += float(xp.sum(losses))
+        batch_totals = loss.metric_totals(outputs, targets[rows, ...])
         totals = batch_totals if totals is None else totals + batch_totals
     return loss_sum, totals

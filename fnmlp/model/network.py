@@ -8,6 +8,10 @@ float16 inputs are computed in float64; complex, object and string arrays are re
 The public functions check their arguments first (shapes against the spec, and finite values in the
 parameters, the BatchNorm state and the data: a NaN there would only come back as NaN logits), then
 call the unchecked kernels of ``fnmlp.kernels``.
+
+Records and data may be arrays of any array-API library (NumPy, PyTorch through array-api-compat,
+CuPy, JAX, array_api_strict), all of one library and on one device: a mix raises ``TypeError``
+naming the argument before anything runs. Results come back in that library, on that device.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ from typing import Any
 import numpy as np
 
 from ..utils import checks as _checks
+from ..utils import namespace
 from . import inference, kernels
 from .batchnorm import BatchNormCache
 from .kernels import ForwardCache
-from .params import BatchNormState, Params, check_params, check_state
+from .params import BatchNormState, Params, check_params, check_state, named_arrays
 from .spec import MLPSpec
 
 
@@ -46,9 +51,12 @@ def predict(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: Any) -> 
     """Eval-mode outputs ``(batch, n[-1])``, keeping nothing for backward.
 
     BatchNorm is folded into its layer's affine map (``fnmlp.inference``), so the outputs equal
-    ``forward(..., train=False)``'s to rounding.
+    ``forward(..., train=False)``'s to rounding. Another library's arrays run ``forward``'s eval mode
+    (the folded path is NumPy's).
     """
     x = _check_network_call(spec, params, bn_state, x)
+    if namespace.is_foreign(x):
+        return kernels.forward(spec, params, bn_state, x, False, keep=False)[0]
     return inference.logits(inference.fold(spec, params, bn_state, x.dtype), x)
 
 
@@ -70,10 +78,15 @@ def backward_with_input_grad(spec: MLPSpec, params: Params, cache: ForwardCache,
     check_params(spec, params, finite=True)
     _check_cache(spec, cache)
     logits = cache.outputs[-1]
+    xp, where = namespace.common_namespace([*named_arrays("params", params), ("cache.outputs[0]", cache.outputs[0]),
+                                            ("dlogits", dlogits)])
     dlogits = _checks.float_array("dlogits", dlogits, ndim=2, width=logits.shape[1])
-    if dlogits.shape != logits.shape:
-        _checks.fail(ValueError, "dlogits", f"shape {logits.shape}, the logits' shape", f"shape {dlogits.shape}")
-    return kernels.backward(spec, params, cache, dlogits.astype(logits.dtype, copy=False), input_grad=True)
+    if xp is not np and not namespace.is_foreign(dlogits):
+        dlogits = namespace.to_namespace(dlogits, xp, where, "dlogits")
+    if tuple(dlogits.shape) != tuple(logits.shape):
+        _checks.fail(ValueError, "dlogits", f"shape {tuple(logits.shape)}, the logits' shape",
+                     f"shape {tuple(dlogits.shape)}")
+    return kernels.backward(spec, params, cache, namespace.astype(xp, dlogits, logits.dtype), input_grad=True)
 
 
 def loss_and_grads(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: Any, targets: Any, *,
@@ -87,17 +100,22 @@ def loss_and_grads(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: A
     ``(batch,)`` for one output). ``rng`` draws the dropout masks, as in ``forward``.
     """
     x = _check_network_call(spec, params, bn_state, x)
-    targets = check_targets(spec, targets, x.shape[0])
+    targets = check_targets(spec, targets, x.shape[0], like=x)
     mean_loss, _, grads, new_state = kernels.loss_and_grads(spec, params, bn_state, x, targets,
                                                             rng=_check_rng(spec, True, rng))
     return mean_loss, grads, new_state
 
 
-def check_targets(spec: MLPSpec, targets: Any, batch: int, name: str = "targets") -> Any:
-    """``spec.loss.targets(targets)``, checked to have ``batch`` rows."""
+def check_targets(spec: MLPSpec, targets: Any, batch: int, name: str = "targets", like: Any = None) -> Any:
+    """``spec.loss.targets(targets)``, checked to have ``batch`` rows; with ``like`` (the checked
+    ``x``), in its namespace and on its device (another library's targets with NumPy ``x``, or the
+    other way round, raise ``TypeError``)."""
+    xp, where = namespace.common_namespace([("x", like), (name, targets)])
     checked = spec.loss.targets(targets, spec.layer_sizes[-1], name)
     if checked.shape[0] != batch:
         _checks.fail(ValueError, name, f"{batch} rows, as many as x", checked.shape[0])
+    if xp is not np and not namespace.is_foreign(checked):
+        checked = namespace.to_namespace(checked, xp, where, name)
     return checked
 
 
@@ -113,10 +131,14 @@ def _check_rng(spec: MLPSpec, train: bool, rng: Any) -> Any:
 
 
 def _check_network_call(spec: Any, params: Any, bn_state: Any, x: Any) -> np.ndarray:
+    """``x`` checked, in the namespace and on the device of the records (a list becomes one)."""
     _checks.instance("spec", spec, MLPSpec)
     check_params(spec, params, finite=True)
     check_state(spec, bn_state, "bn_state", finite=True)
-    return _checks.float_array("x", x, ndim=2, width=spec.layer_sizes[0])
+    xp, where = namespace.common_namespace([*named_arrays("params", params), *named_arrays("bn_state", bn_state),
+                                            ("x", x)])
+    x = _checks.float_array("x", x, ndim=2, width=spec.layer_sizes[0])
+    return x if xp is np or namespace.is_foreign(x) else namespace.to_namespace(x, xp, where, "x")
 
 
 def _check_cache(spec: MLPSpec, cache: Any) -> None:
@@ -129,14 +151,14 @@ def _check_cache(spec: MLPSpec, cache: Any) -> None:
                      ", ".join(type(part).__name__ for part in parts))
 
     def array_like(a, shape):
-        return isinstance(a, np.ndarray) and a.shape == shape and a.dtype in _checks.FLOAT_DTYPES
+        return _checks.is_float_array(a) and tuple(a.shape) == tuple(shape)
 
     fits = (len(outputs) == spec.num_layers + 1 and len(batchnorm) == spec.num_bn_layers
             and isinstance(cache.train, bool)
-            and all(isinstance(a, np.ndarray) and a.ndim == 2 and a.shape[1] == n and a.dtype in _checks.FLOAT_DTYPES
+            and all(_checks.is_float_array(a) and a.ndim == 2 and a.shape[1] == n
                     for a, n in zip(outputs, spec.layer_sizes))
             and len({a.shape[0] for a in outputs}) == 1
-            and all(isinstance(bn, BatchNormCache) and np.shape(bn.normalized) == outputs[i + 1].shape
+            and all(isinstance(bn, BatchNormCache) and array_like(bn.normalized, outputs[i + 1].shape)
                     for i, bn in enumerate(batchnorm))
             and len(cache.pre) == len(cache.masks) == len(cache.inputs) == spec.num_layers)
     if fits:
@@ -145,7 +167,7 @@ def _check_cache(spec: MLPSpec, cache: Any) -> None:
                 and all((m is None or array_like(m, outputs[i].shape)) and array_like(a, outputs[i].shape)
                         for i, (m, a) in enumerate(zip(cache.masks, cache.inputs))))
     if not fits:
-        shapes = [getattr(a, "shape", type(a).__name__) for a in outputs]
+        shapes = [tuple(a.shape) if hasattr(a, "shape") else type(a).__name__ for a in outputs]
         _checks.fail(ValueError, "cache", f"the cache of a forward pass of this spec, {spec.layer_sizes} with "
                      f"{spec.num_bn_layers} BatchNorm layers",
                      f"outputs of shapes {shapes} and {len(batchnorm)} BatchNorm caches")

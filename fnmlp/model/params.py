@@ -12,9 +12,10 @@ import attrs
 import numpy as np
 
 from ..utils import checks as _checks
+from ..utils import namespace
 from .initializers import weight_initializer, zeros_bias_init
 from .spec import MLPSpec
-from .tree import readonly_tuple, tree_map
+from .tree import readonly_tuple, to_namespace, tree_map
 
 
 @attrs.frozen(eq=False)
@@ -68,12 +69,19 @@ def check_params(spec: MLPSpec, params: Any, name: str = "params", record: type 
                          f"{len(wanted)} arrays for a spec with {spec.num_layers} layers and "
                          f"{spec.num_bn_layers} BatchNorm layers", f"{len(arrays)}")
         for i, (array, shape) in enumerate(zip(arrays, wanted)):
-            if array.shape != shape:
-                _checks.fail(ValueError, f"{name}.{field.name}[{i}]", f"shape {shape}", f"shape {array.shape}")
-            if array.dtype not in _checks.FLOAT_DTYPES:
-                _checks.fail(TypeError, f"{name}.{field.name}[{i}]", "dtype float32 or float64", array.dtype)
+            if tuple(array.shape) != shape:
+                _checks.fail(ValueError, f"{name}.{field.name}[{i}]", f"shape {shape}", f"shape {tuple(array.shape)}")
+            if not _checks.is_float_array(array):
+                _checks.fail(TypeError, f"{name}.{field.name}[{i}]", "dtype float32 or float64", _checks.dtype_of(array))
             if finite:
                 _checks.all_finite(f"{name}.{field.name}[{i}]", array)
+
+
+def named_arrays(name: str, record: Any) -> list:
+    """``[(name.field[i], array), ...]`` for every array of a ``Params`` or ``BatchNormState``, in field
+    order (for ``fnmlp.utils.namespace.common_namespace``)."""
+    return [(f"{name}.{field.name}[{i}]", array) for field in attrs.fields(type(record))
+            for i, array in enumerate(getattr(record, field.name))]
 
 
 def check_state(spec: MLPSpec, state: Any, name: str = "state", *, finite: bool = False) -> None:
@@ -84,7 +92,7 @@ def check_state(spec: MLPSpec, state: Any, name: str = "state", *, finite: bool 
 def init_params(spec: MLPSpec, rng: Any = None, *,
                 weight_init: Union[str, Callable[[int, int], Any], None] = None,
                 bias_init: Union[Callable[[int], Any], None] = None,
-                dtype: Any = np.float64) -> tuple[Params, BatchNormState]:
+                dtype: Any = np.float64, like: Any = None) -> tuple[Params, BatchNormState]:
     """Fresh parameters and BatchNorm state for ``spec``.
 
     ``weight_init(fan_in, fan_out)`` is called for every layer in order, then ``bias_init(fan_out)``
@@ -92,9 +100,19 @@ def init_params(spec: MLPSpec, rng: Any = None, *,
     ``"he"``) drawn from ``rng`` (``None``, an int seed or a NumPy generator); the default is
     ``"normal"``, standard normal weights, with zero biases. BatchNorm starts at ``gamma = 1``,
     ``beta = 0``, running mean 0 and running variance 1. Every array has ``dtype`` (float32 or float64).
+
+    ``like``, an array of another library (a PyTorch tensor, a CuPy or JAX array, ...), puts the
+    arrays in its namespace and on its device: drawn on the host as for NumPy, then moved, so the
+    same ``rng`` gives the same numbers in every library (``dtype`` still picks the precision; a
+    device without float64 needs ``dtype=np.float32``).
     """
     _checks.instance("spec", spec, MLPSpec)
     dtype = _checks.float_dtype("dtype", dtype)
+    if like is not None and not namespace.is_foreign(like) and not isinstance(like, np.ndarray):
+        _checks.fail(TypeError, "like", "an array, whose namespace and device the arrays take",
+                     _checks.describe(like))
+    if namespace.is_foreign(like):
+        namespace.require_dtype("dtype", namespace.array_namespace(like), namespace.device(like), dtype.name)
     if weight_init is None or isinstance(weight_init, str):
         weight_init = weight_initializer(weight_init or "normal", rng)
     elif not callable(weight_init):
@@ -111,6 +129,9 @@ def init_params(spec: MLPSpec, rng: Any = None, *,
     zeros = [np.zeros(n, dtype) for n in spec.bn_widths]
     params = Params(W=weights, b=biases, gamma=ones, beta=zeros)
     state = BatchNormState(running_mean=[z.copy() for z in zeros], running_var=[o.copy() for o in ones])
+    if namespace.is_foreign(like):
+        xp, where = namespace.array_namespace(like), namespace.device(like)
+        return to_namespace(params, xp, where), to_namespace(state, xp, where)
     return params, state
 
 
@@ -128,5 +149,16 @@ def _initial(name: str, value: Any, shape: tuple, dtype: np.dtype) -> np.ndarray
 
 
 def astype(tree: Any, dtype: Any) -> Any:
-    """``tree`` with every array cast to ``dtype`` (no copy for arrays already of it)."""
-    return tree_map(lambda a: np.asarray(a).astype(dtype, copy=False), tree)
+    """``tree`` with every array cast to ``dtype`` (no copy for arrays already of it). Arrays of
+    another library stay in it: ``dtype`` (``np.float32``, ``"float64"``, ...) names the dtype of
+    the same name there."""
+    return tree_map(lambda a: _cast(a, dtype), tree)
+
+
+def _cast(array: Any, dtype: Any) -> Any:
+    if not namespace.is_foreign(array):
+        return np.asarray(array).astype(dtype, copy=False)
+    xp = namespace.array_namespace(array)
+    name = np.dtype(dtype).name
+    namespace.require_dtype("dtype", xp, namespace.device(array), name)
+    return namespace.astype(xp, array, getattr(xp, name))

@@ -3,6 +3,10 @@
 A *tree* is an attrs record, a tuple or a list whose leaves are arrays, nested to any depth:
 ``Params``, ``BatchNormState`` and optimizer states are trees. Leaves are visited in field order,
 then tuple order, so ``tree_leaves(params)`` is ``[*W, *b, *gamma, *beta]``.
+
+Leaves may be arrays of any array-API library: records hold NumPy arrays read-only, and another
+library's arrays as they are (no library but NumPy has a read-only flag: treat them as read-only).
+``to_namespace`` and ``to_numpy`` move every array of a tree between libraries and devices.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from typing import Any, Callable, Optional
 import attrs
 import numpy as np
 
-__all__ = ["tree_map", "tree_leaves", "tree_allclose", "readonly", "readonly_tuple"]
+from ..utils import namespace
+
+__all__ = ["tree_map", "tree_leaves", "tree_allclose", "readonly", "readonly_tuple", "to_namespace", "to_numpy"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -65,13 +71,42 @@ def tree_leaves(tree: Any) -> list:
 
 
 def tree_allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
-    """True when ``a`` and ``b`` have the same structure, leaf shapes and ``np.allclose`` values."""
+    """True when ``a`` and ``b`` have the same structure, leaf shapes and ``np.allclose`` values
+    (compared on the host, in NumPy, whatever library holds them)."""
     if _structure(a) != _structure(b):
         return False
+    host = _host_leaf
     return all(
         np.shape(x) == np.shape(y) and np.allclose(x, y, rtol=rtol, atol=atol)
-        for x, y in zip(tree_leaves(a), tree_leaves(b))
+        for x, y in zip(map(host, tree_leaves(a)), map(host, tree_leaves(b)))
     )
+
+
+def _host_leaf(leaf: Any) -> Any:
+    return namespace.to_numpy(leaf) if namespace.is_foreign(leaf) else leaf
+
+
+def to_namespace(tree: Any, xp: Any, device: Any = None) -> Any:
+    """``tree`` (``Params``, ``BatchNormState``, an optimizer state, ...) with every array copied into
+    namespace ``xp`` on ``device`` (``None``: ``xp``'s default device); other leaves (step counts)
+    stay as they are. ``xp`` is an array-API namespace: ``array_api_strict``, ``jax.numpy``, or
+    array-api-compat's wrapper of a library (``array_api_compat.array_namespace(torch.empty(0))``);
+    ``numpy`` gives ``to_numpy(tree)``. A float64 array for a device without float64 raises
+    ``TypeError``: cast first (``fnmlp.astype(tree, np.float32)``)."""
+    if xp is np:
+        return to_numpy(tree)
+    return tree_map(lambda leaf: namespace.to_namespace(leaf, xp, device, "tree") if _is_array(leaf) else leaf,
+                    tree)
+
+
+def to_numpy(tree: Any) -> Any:
+    """``tree`` with every array of another library copied into a NumPy array on the host (NumPy
+    arrays are kept as they are)."""
+    return tree_map(lambda leaf: namespace.to_numpy(leaf) if namespace.is_foreign(leaf) else leaf, tree)
+
+
+def _is_array(leaf: Any) -> bool:
+    return isinstance(leaf, np.ndarray) or namespace.is_foreign(leaf)
 
 
 def _structure(tree: Any) -> Any:
@@ -87,7 +122,10 @@ def _describe(tree: Any) -> str:
 
 
 def readonly(array: Any) -> np.ndarray:
-    """A read-only view of ``array``; the caller's own array keeps its flags."""
+    """A read-only view of ``array``; the caller's own array keeps its flags. Another library's array
+    comes back as it is (it has no read-only flag)."""
+    if type(array) is not np.ndarray and namespace.is_foreign(array):
+        return array
     view = np.asarray(array).view()
     view.setflags(write=False)
     return view
@@ -95,6 +133,6 @@ def readonly(array: Any) -> np.ndarray:
 
 def readonly_tuple(arrays: Any) -> tuple:
     """``arrays`` as a tuple of read-only views (the converter of every record field)."""
-    if isinstance(arrays, np.ndarray):
+    if isinstance(arrays, np.ndarray) or namespace.is_foreign(arrays):
         raise TypeError("expected a sequence of arrays, one per layer, got a single ndarray")
     return tuple(readonly(a) for a in arrays)

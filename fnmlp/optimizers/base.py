@@ -7,6 +7,9 @@ also offer ``update_flat(updates, state, params, layout) -> new_state``, the sam
 buffers (``fnmlp.flat.FlatLayout``): ``updates`` (1-D) becomes the new updates and the state's
 buffers the new ones, in place; ``fit`` uses it, and ``flat_update`` falls back to ``update`` for a
 transform without one. Transforms check nothing: ``Optimizer.update`` checks, then runs them.
+
+``init`` and ``update`` work on arrays of any array-API library (all of one library and device): the
+state takes the parameters' namespace and device. ``update_flat`` is NumPy's (``fit``'s fast path).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import attrs
 import numpy as np
 
 from ..utils import checks as _checks
+from ..utils import namespace
 from ..model.flat import FlatLayout
 from ..model.params import Params
 from ..model.tree import tree_leaves, tree_map
@@ -30,7 +34,11 @@ class EmptyState:
 
 
 def zeros_like(array: np.ndarray) -> np.ndarray:
-    """Zeros of ``array``'s shape and dtype (``np.zeros``: pages are touched only when written)."""
+    """Zeros of ``array``'s shape and dtype (``np.zeros``: pages are touched only when written), in
+    its namespace and on its device."""
+    if type(array) is not np.ndarray and namespace.is_foreign(array):
+        xp = namespace.array_namespace(array)
+        return xp.zeros(tuple(array.shape), dtype=array.dtype, device=namespace.device(array))
     return np.zeros(array.shape, array.dtype)
 
 
@@ -89,7 +97,10 @@ class Optimizer:
         check_tree_like("params", params, params, finite=False)
         check_tree_like("grads", grads, params, finite=True)
         self.check_state("opt_state", opt_state, params)
-        grads = tree_map(lambda g, p: g.astype(p.dtype, copy=False), grads, params)
+        xp, _ = namespace.common_namespace([(f"params{name}", a) for name, a in _named_leaves(params)]
+                                           + [(f"grads{name}", a) for name, a in _named_leaves(grads)]
+                                           + [(f"opt_state{name}", a) for name, a in _named_leaves(opt_state)])
+        grads = tree_map(lambda g, p: namespace.astype(xp, g, p.dtype), grads, params)
         updates, new_state = self.transform.update(grads, opt_state, params)
         return apply_updates(params, updates), new_state
 
@@ -112,11 +123,30 @@ class Optimizer:
 
 def apply_updates(params: Params, updates: Params) -> Params:
     """``params + updates``, leaf by leaf, in the parameters' dtypes."""
-    return tree_map(lambda p, u: np.add(p, u, dtype=p.dtype), params, updates)
+    return tree_map(_add, params, updates)
+
+
+def _add(p: Any, u: Any) -> Any:
+    if type(p) is np.ndarray:
+        return np.add(p, u, dtype=p.dtype)
+    return p + namespace.astype(namespace.array_namespace(p), u, p.dtype)
+
+
+def _named_leaves(tree: Any, name: str = "") -> list:
+    """``[(path, array), ...]`` for the arrays of ``tree``, paths as ``check_tree_like`` names them
+    (``.mu.W[0]``, ``[1].trace.b[2]``)."""
+    if isinstance(tree, np.ndarray) or namespace.is_foreign(tree):
+        return [(name, tree)]
+    if isinstance(tree, (tuple, list)):
+        return [pair for i, item in enumerate(tree) for pair in _named_leaves(item, f"{name}[{i}]")]
+    if attrs.has(type(tree)):
+        return [pair for field in attrs.fields(type(tree))
+                for pair in _named_leaves(getattr(tree, field.name), f"{name}.{field.name}")]
+    return []
 
 
 def _check_same_shapes(name: str, tree: Params, params: Params) -> None:
-    shapes, wanted = [a.shape for a in tree_leaves(tree)], [a.shape for a in tree_leaves(params)]
+    shapes, wanted = [tuple(a.shape) for a in tree_leaves(tree)], [tuple(a.shape) for a in tree_leaves(params)]
     if shapes != wanted:
         _checks.fail(ValueError, name, f"arrays shaped like params {wanted}", shapes)
 
@@ -125,13 +155,13 @@ def check_tree_like(name: str, tree: Any, reference: Any, finite: bool = False) 
     """Raise unless ``tree`` has ``reference``'s records, tuple lengths, array shapes (float32 or
     float64, finite with ``finite``) and integer counts (at least 0); the message names the part,
     e.g. ``opt_state[1].mu.W[0]``."""
-    if isinstance(reference, np.ndarray):
-        if not isinstance(tree, np.ndarray):
-            _checks.fail(TypeError, name, f"an array of shape {reference.shape}", type(tree).__name__)
-        if tree.shape != reference.shape:
-            _checks.fail(ValueError, name, f"shape {reference.shape}", f"shape {tree.shape}")
-        if tree.dtype not in _checks.FLOAT_DTYPES:
-            _checks.fail(TypeError, name, "dtype float32 or float64", tree.dtype)
+    if isinstance(reference, np.ndarray) or namespace.is_foreign(reference):
+        if not (isinstance(tree, np.ndarray) or namespace.is_foreign(tree)):
+            _checks.fail(TypeError, name, f"an array of shape {tuple(reference.shape)}", type(tree).__name__)
+        if tuple(tree.shape) != tuple(reference.shape):
+            _checks.fail(ValueError, name, f"shape {tuple(reference.shape)}", f"shape {tuple(tree.shape)}")
+        if not _checks.is_float_array(tree):
+            _checks.fail(TypeError, name, "dtype float32 or float64", _checks.dtype_of(tree))
         if finite:
             _checks.all_finite(name, tree)
     elif isinstance(reference, (tuple, list)):

@@ -2,7 +2,9 @@
 updates; the formulas are per array, ``u`` the incoming updates and ``p`` the parameters.
 
 Each ``update`` runs the same ufunc calls as its ``update_flat`` (which writes into the buffers it is
-given), so the pure and the flat step agree to the bit.
+given), so the pure and the flat step agree to the bit. On another array-API library's arrays
+``update`` runs the same arithmetic as new arrays (``_on_numpy`` picks the NumPy branch), so
+array_api_strict, which computes with NumPy, gives NumPy's values to the bit.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import attrs
 import numpy as np
 
 from ..utils import checks as _checks
+from ..utils.namespace import array_namespace, is_foreign
 from ..model.flat import FlatLayout
 from ..model.params import Params
 from ..model.tree import tree_leaves, tree_map
@@ -87,6 +90,12 @@ def _masked_map(fn: Callable, mask: Any, updates: Params, params: Params) -> Par
                      for f in attrs.fields(Params)})
 
 
+def _on_numpy(tree: Params) -> bool:
+    """Whether ``tree``'s arrays are NumPy's (else another library's: no ``out`` buffers)."""
+    leaves = tree_leaves(tree)
+    return not leaves or not is_foreign(leaves[0])
+
+
 # --- Transforms ------------------------------------------------------------------------------------
 
 @attrs.frozen
@@ -107,6 +116,10 @@ class Trace:
         return TraceState(tree_map(zeros_like, params))
 
     def update(self, updates: Params, state: TraceState, params: Params) -> tuple:
+        if not _on_numpy(updates):
+            trace = tree_map(lambda u, t: t * self.decay + u, updates, state.trace)
+            return (tree_map(lambda u, t: u + t * self.decay, updates, trace) if self.nesterov else trace,
+                    TraceState(trace))
         trace = tree_map(lambda u, t: self._trace(u, t, np.empty_like(t)), updates, state.trace)
         return tree_map(lambda u, t: self._out(u, t, np.empty_like(u) if self.nesterov else None),
                         updates, trace), TraceState(trace)
@@ -161,6 +174,8 @@ class ScaleByAdam:
 
     def update(self, updates: Params, state: AdamState, params: Params) -> tuple:
         step = state.step + 1
+        if not _on_numpy(updates):
+            return self._update_array_api(updates, state, step)
         scaled = tree_map(lambda u: np.multiply(u, 1.0 - self.b1), updates)
         mu = tree_map(lambda a, m: self._mu(a, m, np.empty_like(m)), scaled, state.mu)
         nu = tree_map(lambda a, n: self._nu(self._square(a, np.empty_like(a)), n, np.empty_like(n)), scaled, state.nu)
@@ -174,6 +189,16 @@ class ScaleByAdam:
         self._nu(self._square(updates, updates), state.nu, state.nu)
         self._direction(state.mu, state.nu, step, updates)
         return AdamState(step, state.mu, state.nu)
+
+    def _update_array_api(self, updates: Params, state: AdamState, step: int) -> tuple:
+        """``update`` on another library's arrays: the same arithmetic, as new arrays."""
+        xp = array_namespace(tree_leaves(updates)[0])
+        root = math.sqrt(1.0 - self.b2 ** step)
+        scaled = tree_map(lambda u: u * (1.0 - self.b1), updates)
+        mu = tree_map(lambda a, m: m * self.b1 + a, scaled, state.mu)
+        nu = tree_map(lambda a, n: n * self.b2 + a * a * ((1.0 - self.b2) / (1.0 - self.b1) ** 2), scaled, state.nu)
+        new = tree_map(lambda m, n: m / (xp.sqrt(n) + self.eps * root) * (root / (1.0 - self.b1 ** step)), mu, nu)
+        return new, AdamState(step, mu, nu)
 
     def _mu(self, scaled, m, out):
         np.multiply(m, self.b1, out=out)
@@ -213,6 +238,8 @@ class AddDecayedWeights:
         return EmptyState()
 
     def update(self, updates: Params, state: EmptyState, params: Params) -> tuple:
+        if not _on_numpy(updates):
+            return _masked_map(lambda u, p: u + p * self.weight_decay, self.mask, updates, params), state
         return _masked_map(lambda u, p: self._add(u, p, np.empty_like(u)), self.mask, updates, params), state
 
     def update_flat(self, updates: np.ndarray, state: EmptyState, params: np.ndarray, layout: FlatLayout) -> EmptyState:
@@ -234,6 +261,8 @@ class ScaleByLearningRate:
         return EmptyState()
 
     def update(self, updates: Params, state: EmptyState, params: Params) -> tuple:
+        if not _on_numpy(updates):
+            return tree_map(lambda u: u * -self.lr, updates), state
         return tree_map(lambda u: np.multiply(u, -self.lr), updates), state
 
     def update_flat(self, updates: np.ndarray, state: EmptyState, params: np.ndarray, layout: FlatLayout) -> EmptyState:
@@ -271,6 +300,8 @@ class ScaleBySchedule:
 
     def update(self, updates: Params, state: ScheduleState, params: Params) -> tuple:
         lr = self._lr(state.step)
+        if not _on_numpy(updates):
+            return tree_map(lambda u: u * -lr, updates), ScheduleState(state.step + 1)
         return tree_map(lambda u: np.multiply(u, -lr), updates), ScheduleState(state.step + 1)
 
     def update_flat(self, updates: np.ndarray, state: ScheduleState, params: np.ndarray,
@@ -305,6 +336,8 @@ class ClipByGlobalNorm:
 
     def update(self, updates: Params, state: EmptyState, params: Params) -> tuple:
         factor = self._factor(tree_leaves(updates))
+        if factor is not None and not _on_numpy(updates):
+            return tree_map(lambda u: u * factor, updates), state
         return (updates if factor is None else tree_map(lambda u: np.multiply(u, factor), updates)), state
 
     def update_flat(self, updates: np.ndarray, state: EmptyState, params: np.ndarray, layout: FlatLayout) -> EmptyState:
@@ -314,6 +347,10 @@ class ClipByGlobalNorm:
         return state
 
     def _factor(self, leaves: list) -> Optional[float]:
+        if leaves and is_foreign(leaves[0]):
+            xp = array_namespace(leaves[0])
+            norm = math.sqrt(sum(float(xp.sum(a * a)) for a in leaves))
+            return self.max_norm / norm if norm > self.max_norm else None
         norm = math.sqrt(sum(float(np.vdot(a, a)) for a in leaves))
         return self.max_norm / norm if norm > self.max_norm else None
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from . import namespace
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -23,6 +25,10 @@ def describe(value: Any) -> str:
     """A one-line description of ``value`` of at most 80 characters."""
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
+    if namespace.is_foreign(value):
+        xp = namespace.array_namespace(value)
+        return (f"{namespace.namespace_name(xp)} array of shape {tuple(value.shape)} and dtype "
+                f"{namespace.dtype_name(xp, value.dtype)}")
     if isinstance(value, (tuple, list)) and any(isinstance(item, np.ndarray) for item in value):
         return f"a {type(value).__name__} of {len(value)} ({', '.join(type(item).__name__ for item in value)})"
     text = " ".join(repr(value).split())
@@ -125,7 +131,10 @@ LARGE_ARRAY = 1 << 20  # elements; below this, isfinite(array).all() is as quick
 def is_finite(array: np.ndarray) -> bool:
     """Whether no element is NaN or infinite. On large arrays, first by summing, about 2x quicker than
     ``isfinite(array).all()``: a sum of finite values is finite unless it overflows, and only then, or
-    when it is not finite, does the exact check run."""
+    when it is not finite, does the exact check run. Arrays of other libraries: ``all(isfinite)``."""
+    if namespace.is_foreign(array):
+        xp = namespace.array_namespace(array)
+        return bool(xp.all(xp.isfinite(array)))
     if array.size >= LARGE_ARRAY:
         with np.errstate(over="ignore", invalid="ignore"):
             total = np.add.reduce(array, axis=None)
@@ -140,22 +149,55 @@ def float_array(name: str, value: Any, *, ndim: int | None, width: int | None = 
     (``ndim=None``: any shape, empty included).
 
     float32 and float64 pass through without a copy; boolean, integer and float16 arrays become
-    float64; complex, object, string and other arrays are refused.
+    float64; complex, object, string and other arrays are refused. Another library's array stays in
+    its namespace and on its device (float64 there, for one that has it).
     """
-    if not isinstance(value, np.ndarray):
-        try:
-            value = np.asarray(value)
-        except (ValueError, TypeError):
-            fail(TypeError, name, "an array", describe(value))
-    if value.dtype not in FLOAT_DTYPES:
-        if value.dtype.kind not in "biuf":
-            fail(TypeError, name, "an array of real numbers", f"dtype {value.dtype}")
-        value = value.astype(np.float64)
+    if namespace.is_foreign(value):
+        value = _foreign_float(name, value)
+    else:
+        if not isinstance(value, np.ndarray):
+            try:
+                value = np.asarray(value)
+            except (ValueError, TypeError):
+                fail(TypeError, name, "an array", describe(value))
+        if value.dtype not in FLOAT_DTYPES:
+            if value.dtype.kind not in "biuf":
+                fail(TypeError, name, "an array of real numbers", f"dtype {value.dtype}")
+            value = value.astype(np.float64)
+    shape = tuple(value.shape)
     if ndim is not None:
-        if value.ndim != ndim:
-            fail(ValueError, name, f"a {ndim}-D array", f"shape {value.shape}")
-        if value.shape[0] == 0:
-            fail(ValueError, name, "at least one row", f"shape {value.shape}")
-    if width is not None and value.shape[-1] != width:
-        fail(ValueError, name, f"{width} columns", f"shape {value.shape}")
+        if len(shape) != ndim:
+            fail(ValueError, name, f"a {ndim}-D array", f"shape {shape}")
+        if shape[0] == 0:
+            fail(ValueError, name, "at least one row", f"shape {shape}")
+    if width is not None and shape[-1] != width:
+        fail(ValueError, name, f"{width} columns", f"shape {shape}")
     return all_finite(name, value) if finite else value
+
+
+def is_float_array(value: Any) -> bool:
+    """Whether ``value`` is an array (NumPy's or another library's) of float32 or float64."""
+    if isinstance(value, np.ndarray):
+        return value.dtype in FLOAT_DTYPES
+    if not namespace.is_foreign(value):
+        return False
+    xp = namespace.array_namespace(value)
+    return namespace.dtype_name(xp, value.dtype) in namespace.FLOAT_NAMES
+
+
+def dtype_of(value: Any) -> str:
+    """The name of an array's dtype, in any namespace."""
+    return namespace.dtype_name(namespace.array_namespace(value), value.dtype)
+
+
+def _foreign_float(name: str, value: Any) -> Any:
+    """Another library's array as float32 or float64 in its own namespace (see ``float_array``)."""
+    xp = namespace.array_namespace(value)
+    kind = namespace.dtype_name(xp, value.dtype)
+    if kind in namespace.FLOAT_NAMES:
+        return value
+    if not xp.isdtype(value.dtype, ("bool", "integral", "real floating")):
+        fail(TypeError, name, "an array of real numbers", f"dtype {kind}")
+    where = namespace.device(value)
+    namespace.require_dtype(name, xp, where, "float64")
+    return xp.astype(value, xp.float64)

@@ -8,6 +8,8 @@ import attrs
 import numpy as np
 
 from ...utils import checks as _checks
+from ...utils import namespace
+from ...utils.namespace import is_foreign
 
 USES = ("z", "a", "both")
 
@@ -39,7 +41,9 @@ class Activation:
     - ``name``: what ``MLPSpec.to_dict`` and checkpoints store; ``register_activation`` makes a name
       known to ``MLPSpec`` and to checkpoint loading.
     - ``fn(z) -> a``: same shape and dtype as ``z`` (float32 or float64), a new array (``z`` is left
-      as it was).
+      as it was). ``z`` is an array of the library the network computes in: NumPy, or another
+      array-API library's when the records and data are (write ``fn`` and ``derivative`` with
+      ``array_api_compat.array_namespace(z)`` to serve both; the built-ins do).
     - ``derivative``: ``da/dz`` elementwise, given what ``uses`` names: ``derivative(z)`` for
       ``"z"`` (the default), ``derivative(a)`` for ``"a"``, ``derivative(z, a)`` for ``"both"``. A
       forward pass keeps ``z`` only for activations that use it.
@@ -78,6 +82,8 @@ class Activation:
     def forward(self, z: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
         """``a``, through ``apply`` when given (into ``out``), else ``fn(z)`` cast to ``z``'s dtype."""
         if self.apply is None:
+            if is_foreign(z):
+                return namespace.astype(namespace.array_namespace(z), self.fn(z), z.dtype)
             return np.asarray(self.fn(z)).astype(z.dtype, copy=False)
         return self.apply(z, out=out)
 
@@ -92,6 +98,10 @@ class Activation:
         """``delta * da/dz``, a new array."""
         if self.backprop is not None:
             return self.backprop(delta, z, a)
+        if is_foreign(delta):
+            grad = self.grad(z, a)
+            return delta * (namespace.astype(namespace.array_namespace(delta), grad, delta.dtype)
+                            if is_foreign(grad) else grad)
         return np.multiply(delta, self.grad(z, a), dtype=delta.dtype)
 
 

@@ -12,6 +12,7 @@ import attrs
 import numpy as np
 
 from ...utils import checks as _checks
+from ...utils.namespace import array_namespace, astype, is_foreign
 
 
 def _callable(name: str) -> Callable:
@@ -31,6 +32,9 @@ class Loss:
     - ``metric_totals(outputs, targets) -> totals``: a 1-D float64 array that adds up over batches
       (``totals = t1 + t2`` over two batches is the totals of both); ``metric(totals) -> float``.
       ``metric_name`` names it (``"error"``, ``"r2"``); ``greater_is_better`` says which way is good.
+
+    Outputs and targets may be arrays of any array-API library (the built-in losses compute in
+    their namespace; their metric totals are NumPy arrays on the host).
     """
 
     name: str
@@ -54,6 +58,10 @@ class Loss:
         if self.fused is not None:
             return self.fused(outputs, targets, scale)
         losses, cache = self.value(outputs, targets)
+        if is_foreign(outputs):
+            xp = array_namespace(outputs)
+            grad = astype(xp, xp.asarray(self.grad(cache)), outputs.dtype) * (scale / outputs.shape[0])
+            return float(xp.sum(losses)), grad
         grad = np.asarray(self.grad(cache), dtype=outputs.dtype) * (scale / outputs.shape[0])
         return float(np.sum(losses)), grad
 

@@ -14,6 +14,8 @@ import attrs
 import numpy as np
 
 from ...utils import checks as _checks
+from ...utils import namespace
+from ...utils.namespace import array_namespace, astype, is_foreign
 from .base import Loss, register_loss
 
 
@@ -29,14 +31,18 @@ def regression_targets(targets: Any, num_outputs: int, name: str = "targets") ->
     and boolean arrays become float64."""
     targets = _checks.float_array(name, targets, ndim=None)
     if targets.ndim == 1 and num_outputs == 1:
-        targets = targets.reshape(-1, 1)
+        targets = array_namespace(targets).reshape(targets, (-1, 1)) if is_foreign(targets) else targets.reshape(-1, 1)
     if targets.ndim != 2 or targets.shape[1] != num_outputs or targets.shape[0] == 0:
         expected = f"float targets of shape (batch, {num_outputs})" + (" or (batch,)" if num_outputs == 1 else "")
-        _checks.fail(ValueError, name, expected, f"shape {targets.shape}")
+        _checks.fail(ValueError, name, expected, f"shape {tuple(targets.shape)}")
     return targets
 
 
 def _mse(outputs: np.ndarray, targets: np.ndarray) -> tuple:
+    if is_foreign(outputs):
+        xp = array_namespace(outputs)
+        diff = outputs - astype(xp, targets, outputs.dtype)
+        return xp.sum(diff * diff, axis=1) / outputs.shape[1], SquaredErrorCache(diff)
     diff = outputs - targets.astype(outputs.dtype, copy=False)
     losses = np.einsum("ij,ij->i", diff, diff) / outputs.shape[1]
     return losses, SquaredErrorCache(diff)
@@ -47,6 +53,11 @@ def _mse_grad(cache: SquaredErrorCache) -> np.ndarray:
 
 
 def _mse_fused(outputs: np.ndarray, targets: np.ndarray, scale: float = 1.0) -> tuple:
+    if is_foreign(outputs):
+        xp = array_namespace(outputs)
+        diff = outputs - astype(xp, targets, outputs.dtype)
+        loss_sum = float(xp.sum(diff * diff)) / outputs.shape[1]
+        return loss_sum, diff * (2.0 * scale / (outputs.shape[0] * outputs.shape[1]))
     diff = outputs - targets.astype(outputs.dtype, copy=False)
     loss_sum = float(np.vdot(diff, diff)) / outputs.shape[1]
     diff *= 2.0 * scale / diff.size
@@ -60,6 +71,7 @@ def mean_squared_error(outputs: Any, targets: Any) -> tuple:
     ``k == 1``). The losses have ``outputs``' dtype."""
     outputs = _checks.float_array("outputs", outputs, ndim=2)
     targets = regression_targets(targets, outputs.shape[1])
+    namespace.common_namespace([("outputs", outputs), ("targets", targets)])
     if targets.shape[0] != outputs.shape[0]:
         _checks.fail(ValueError, "targets", f"{outputs.shape[0]} rows, as many as outputs", targets.shape[0])
     return _mse(outputs, targets)
@@ -72,7 +84,9 @@ def mean_squared_error_grad(cache: SquaredErrorCache) -> np.ndarray:
 
 
 def _r2_totals(outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """``[n, sum y (k), sum y^2 (k), sum (y - o)^2 (k)]`` in float64."""
+    """``[n, sum y (k), sum y^2 (k), sum (y - o)^2 (k)]`` in float64 (NumPy, on the host)."""
+    if is_foreign(outputs):
+        outputs, targets = namespace.to_numpy(outputs), namespace.to_numpy(targets)
     y = targets.astype(np.float64, copy=False)
     diff = outputs.astype(np.float64, copy=False) - y
     return np.concatenate([[y.shape[0]], y.sum(axis=0), np.einsum("ij,ij->j", y, y),
