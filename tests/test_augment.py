@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from fnmlp.training.augment import (Affine, Compose, Elastic, RowAugment, Shift, _gaussian_matrix, augment_rows,
-                           describe_augment, parse_augment)
+from fnmlp.training.augment import Affine, Compose, Elastic, RowAugment, Shift, _gaussian_matrix, augment_rows
+from fnmlp.training.augment_spec import describe_augment, parse_augment
 
 FILL = -0.5
 GRID5 = np.arange(25, dtype=np.float64).reshape(1, 5, 5) ** 1.5  # not linear: bilinear weights matter
@@ -289,3 +289,22 @@ def test_describe_refuses_what_tokens_cannot_say():
         describe_augment(Compose([lambda images, rng: images]))
     with pytest.raises(ValueError, match="transform"):
         describe_augment(Compose([(Compose([Shift()]), 0.5)]))
+
+
+def test_calls_share_no_buffers_and_leave_earlier_results_alone():
+    images = np.random.default_rng(3).standard_normal((40, 28, 28)).astype(np.float32)
+    augment = Compose([Shift(2), Affine(rotation=15, scale=0.1), Elastic(34, 4)])
+    first = augment(images, 5)
+    kept = first.copy()
+    second = augment(images[::-1].copy(), 6)
+    assert not np.shares_memory(first, second)
+    np.testing.assert_array_equal(first, kept)
+    np.testing.assert_array_equal(augment(images, 5), kept)
+
+
+def test_parse_fill_is_the_default_of_tokens_without_one():
+    augment = parse_augment(["shift:2", "elastic:alpha=8,fill=0.5"], fill=-0.25)
+    assert augment == Compose([Shift(2, fill=-0.25), Elastic(8, fill=0.5)])
+    assert describe_augment(augment, fill=-0.25) == ["shift:2", "elastic:alpha=8,sigma=4,fill=0.5"]
+    with pytest.raises(ValueError, match="fill"):
+        parse_augment(["shift:2"], fill=float("nan"))

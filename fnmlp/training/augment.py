@@ -10,8 +10,7 @@ come from outside the image: with standardised data pass the standardised value 
   bilinear affine maps about the image centre; ``Elastic(alpha, sigma)``: Simard, Steinkraus and Platt
   (2003) elastic distortions; ``Compose(steps)``: several in turn, each with a probability per image.
 - ``RowAugment(transform, image_shape)`` and ``augment_rows``: the same on flattened ``(n, H*W)`` rows.
-- ``parse_augment(["shift:2", "affine:rot=15,scale=0.1", "elastic:alpha=34,sigma=4,p=0.5"])`` builds
-  a ``Compose`` from command-line tokens; ``describe_augment`` writes the tokens back.
+- ``fnmlp.training.augment_spec``: ``Compose`` records from command-line tokens, and back.
 
 Coordinates: ``y`` is the row (down), ``x`` the column; a pixel's value sits at its integer
 coordinates and the centre is ``((H - 1) / 2, (W - 1) / 2)``. Bilinear sampling treats the image as
@@ -23,7 +22,6 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-import threading
 from typing import Any, Callable, Sequence
 
 import attrs
@@ -87,8 +85,6 @@ def _grid(height: int, width: int, dtype: np.dtype) -> np.ndarray:
 
 
 BLOCK_PIXELS = 1 << 15  # pixels sampled per block: a block's temporaries, about 1 MB, stay in cache
-_SCRATCH = threading.local()
-SCRATCH_ELEMENTS = 1 << 18
 
 
 def _blocks(n: int, pixels: int) -> list:
@@ -99,17 +95,17 @@ def _blocks(n: int, pixels: int) -> list:
     return [(start, min(n, start + size)) for start in range(0, n, size)] if n else []
 
 
-def _scratch(name: str, shape: tuple, dtype: Any) -> np.ndarray:
-    """A work array, its contents left over: up to ``SCRATCH_ELEMENTS`` elements, this thread's buffer
-    for ``name`` and ``dtype``, kept from call to call, since fresh memory costs a page fault per
-    4 KiB on first touch, about as much time as the sampling's arithmetic; larger, a new array."""
-    key, size = (name, np.dtype(dtype)), math.prod(shape)
-    if size > SCRATCH_ELEMENTS:
-        return np.empty(shape, dtype)
-    buffer = _SCRATCH.__dict__.get(key)
-    if buffer is None or buffer.size < size:
-        buffer = _SCRATCH.__dict__[key] = np.empty(size, dtype)
-    return buffer[:size].reshape(shape)
+def _workspace(*arrays: tuple) -> list:
+    """Uninitialised arrays of the given ``(shape, dtype)``, views of one new allocation, each
+    aligned to 64 bytes: one allocation per call, whose pages are faulted in once."""
+    sizes = [-(-math.prod(shape) * np.dtype(dtype).itemsize // 64) * 64 for shape, dtype in arrays]
+    memory = np.empty(sum(sizes) + 64, np.uint8)
+    offset = -memory.ctypes.data % 64
+    views = []
+    for (shape, dtype), size in zip(arrays, sizes):
+        views.append(memory[offset:offset + math.prod(shape) * np.dtype(dtype).itemsize].view(dtype).reshape(shape))
+        offset += size
+    return views
 
 
 def _sample(images: np.ndarray, coordinates: Callable[[int, int, np.ndarray, np.ndarray], None],
@@ -120,7 +116,8 @@ def _sample(images: np.ndarray, coordinates: Callable[[int, int, np.ndarray, np.
     ``(2, stop - start, H, W)`` of the images' dtype) and may use ``spare`` (``(4, stop - start, H, W)``)
     as scratch.
 
-    Block by block (``_blocks``), in ``_scratch`` buffers: a block goes into a padded
+    Block by block (``_blocks``), in work arrays allocated once per call (``_workspace``) and
+    reused from block to block: a block goes into a padded
     buffer with one row and column of ``fill`` before it and two after, so that, with coordinates
     clipped to ``[0, H + 1]`` and ``[0, W + 1]``, every tap of the neighbourhood
     ``(r0, c0) .. (r0 + 1, c0 + 1)`` is in range; the four taps are gathered from the flattened buffer
@@ -129,15 +126,13 @@ def _sample(images: np.ndarray, coordinates: Callable[[int, int, np.ndarray, np.
     n, height, width = images.shape
     pw, out, blocks = width + 3, np.empty_like(images), _blocks(n, height * width)
     size = blocks[0][1] if blocks else 0
-    padded = _scratch("padded", (size, height + 3, pw), images.dtype)
+    index_dtype = images.dtype if size * (height + 3) * pw <= 2**24 else np.dtype(np.float64)  # float32 counts to 2**24
+    padded, where, taps, index, corner, flat_index = _workspace(
+        ((size, height + 3, pw), images.dtype), ((2, size, height, width), images.dtype),
+        ((4, size, height, width), images.dtype), ((size, height, width), index_dtype),
+        ((size, height, width), images.dtype), ((size, height, width), np.intp))
     padded.fill(fill)
-    index_dtype = images.dtype if padded.size <= 2**24 else np.dtype(np.float64)  # float32 counts to 2**24
     starts = np.arange(0, padded.size, (height + 3) * pw, dtype=index_dtype).reshape(-1, 1, 1)
-    where = _scratch("where", (2, size, height, width), images.dtype)
-    taps = _scratch("taps", (4, size, height, width), images.dtype)
-    index = _scratch("index", (size, height, width), index_dtype)
-    corner = _scratch("corner", (size, height, width), images.dtype)
-    flat_index = _scratch("flat_index", (size, height, width), np.dtype(np.intp))
     for start, stop in blocks:
         m = stop - start
         coordinates(start, stop, where[:, :m], taps[:, :m])
@@ -194,7 +189,7 @@ class Shift:
             return images.copy()
         n, height, width = images.shape
         dy, dx = rng.integers(-m, m + 1, size=(2, n))
-        padded = _scratch("shift", (n, height + 2 * m, width + 2 * m), images.dtype)
+        padded = np.empty((n, height + 2 * m, width + 2 * m), images.dtype)
         padded.fill(self.fill)
         padded[:, m:m + height, m:m + width] = images
         windows = np.lib.stride_tricks.sliding_window_view(padded, (height, width), axis=(1, 2))
@@ -392,109 +387,3 @@ class RowAugment:
 def augment_rows(transform: Callable, x_rows: np.ndarray, image_shape: Sequence[int], rng: Any) -> np.ndarray:
     """``RowAugment(transform, image_shape)(x_rows, rng)``: ``(n, H * W)`` rows in, new rows out."""
     return RowAugment(transform, image_shape)(x_rows, rng)
-
-
-# Command-line tokens ----------------------------------------------------------------------------------
-
-_CLASSES = {"shift": Shift, "affine": Affine, "elastic": Elastic}
-_KEYS = {  # token key -> field
-    "shift": {"max": "max_pixels", "fill": "fill"},
-    "affine": {"rot": "rotation", "rotation": "rotation", "scale": "scale", "shear": "shear",
-               "translate": "translation", "translation": "translation", "fill": "fill"},
-    "elastic": {"alpha": "alpha", "sigma": "sigma", "fill": "fill"},
-}
-_WRITTEN = ("rot", "scale", "shear", "translate", "alpha", "sigma", "fill")  # the keys describe_augment writes
-
-
-def _token_value(field: str, text: str) -> Any:
-    """``text`` as the value of ``field``: an int, a float or a ``low..high`` pair of floats."""
-    try:
-        if field == "max_pixels":
-            return int(text)
-        if field in ("rotation", "scale", "shear", "translation") and ".." in text:
-            return tuple(float(end) for end in text.split("..", 1))
-        return float(text)
-    except ValueError:
-        kind = {"max_pixels": "an integer", "fill": "a number", "p": "a number"}.get(field, "a number or low..high")
-        raise ValueError(f"{field}: expected {kind}, got {text!r}") from None
-
-
-def _parse_token(token: Any, where: str) -> tuple:
-    if not isinstance(token, str):
-        _checks.fail(TypeError, where, "a string such as 'shift:2'", _checks.describe(token))
-    name, _, rest = token.partition(":")
-    context = f"augment {token!r}"
-    if name not in _CLASSES:
-        _checks.fail(ValueError, context, f"a transform among {', '.join(_CLASSES)}", repr(name))
-    keys, values = {**_KEYS[name], "p": "p"}, {}
-    for j, item in enumerate(rest.split(",") if rest else []):
-        key, equals, text = item.partition("=") if "=" in item or j or name != "shift" else ("max", "=", item)
-        if not equals or key not in keys or keys[key] in values:
-            expected = "key=value items" if not equals else f"each key once, among {', '.join(keys)}"
-            _checks.fail(ValueError, context, expected, repr(item))
-        try:
-            values[keys[key]] = _token_value(keys[key], text)
-        except ValueError as error:
-            raise ValueError(f"{context}: {error}") from None
-    try:
-        p = _checks.real("p", values.pop("p", 1.0), minimum=0.0, maximum=1.0)
-        return _CLASSES[name](**values), p
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{context}: {error}") from None
-
-
-def parse_augment(tokens: Sequence[str] | str) -> Compose:
-    """A ``Compose`` from command-line tokens, applied in order: ``name[:items]`` with ``name`` one of
-    ``shift``, ``affine``, ``elastic`` and ``items`` comma-separated ``key=value``:
-
-    - ``shift:N`` (or ``shift:max=N``), ``fill``;
-    - ``affine``: ``rot`` (or ``rotation``), ``scale``, ``shear``, ``translate`` (or ``translation``),
-      each a number ``r`` for ``(-r, r)`` or a range ``low..high``; ``fill``;
-    - ``elastic``: ``alpha``, ``sigma``, ``fill``;
-    - any: ``p``, the probability per image (default 1).
-
-    ``tokens``: a list of tokens, or one string of tokens separated by spaces. An unknown name or key,
-    or a bad value, raises ``ValueError`` naming the token. ``describe_augment`` is the inverse.
-    """
-    tokens = tokens.split() if isinstance(tokens, str) else tokens
-    if not isinstance(tokens, (list, tuple)):
-        _checks.fail(TypeError, "tokens", "a list of strings or a string", _checks.describe(tokens))
-    return Compose([_parse_token(token, f"tokens[{i}]") for i, token in enumerate(tokens)])
-
-
-def _format(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
-
-
-def _describe_one(transform: Any, p: float) -> str:
-    name = next((name for name, cls in _CLASSES.items() if type(transform) is cls), None)
-    if name is None:
-        _checks.fail(ValueError, "transform", "a Shift, Affine, Elastic or Compose of them", type(transform).__name__)
-    items = [str(transform.max_pixels)] if name == "shift" else []
-    for key, field in {key: field for key, field in _KEYS[name].items() if key in _WRITTEN}.items():
-        value = getattr(transform, field)
-        if isinstance(value, tuple) and value != (0.0, 0.0):
-            low, high = map(_format, value)
-            items.append(f"{key}={high}" if value[0] == -value[1] else f"{key}={low}..{high}")
-        elif not isinstance(value, tuple) and (field != "fill" or value != 0.0):
-            items.append(f"{key}={_format(value)}")
-    items += [f"p={_format(p)}"] if p != 1.0 else []
-    return name + (":" + ",".join(items) if items else "")
-
-
-def describe_augment(transform: Any) -> list:
-    """The tokens of ``transform`` (a ``Shift``, ``Affine``, ``Elastic`` or ``Compose`` of them), such
-    that ``parse_augment(describe_augment(t))`` equals ``t`` (for a ``Compose``; a single transform
-    comes back as ``Compose([t])``; a nested ``Compose`` with probability 1 comes back flattened, which
-    transforms images identically). ``" ".join`` of them is the one-string form."""
-    if not isinstance(transform, Compose):
-        return [_describe_one(transform, 1.0)]
-    tokens = []
-    for inner, p in transform.steps:
-        if isinstance(inner, Compose) and p == 1.0:
-            tokens.extend(describe_augment(inner))
-        elif isinstance(inner, Compose):
-            _checks.fail(ValueError, "transform", "no Compose nested with a probability below 1", p)
-        else:
-            tokens.append(_describe_one(inner, p))
-    return tokens
