@@ -111,7 +111,7 @@ def assert_same_params(a, b):
 
 @pytest.mark.parametrize("text, message", [
     ("[base]\nlimit = 200\n[grid]\nlearning_rate = [0.1]\n",
-     "grid.learning_rate: unknown option; expected a fnmlp train option: activation, batch_size, bn,"),
+     "grid.learning_rate: unknown option; expected a fnmlp train option: activation, augment, batch_size, bn,"),
     ("[base]\nout = 'x'\n[grid]\nlr = [0.1]\n", "base.out: unknown option"),
     ("[grid]\n", "grid: expected at least one option with a list of values, got an empty grid"),
     ("[grid]\nlr = []\n", "grid.lr: expected a non-empty list of values, got []"),

@@ -19,13 +19,16 @@ import attrs
 from ..model.activations import ACTIVATIONS
 from ..model.initializers import SCALES
 from ..runs.lock import RunLocked
+from ..runs.preview import AUGMENT_PICTURE, PREVIEW_TILES, show_augment
 from ..runs.train import RunError, recipe_config, resume_run, train_run
 from ..training.config import OPTIMIZERS, RECIPES, SCHEDULES, ConfigError, TrainConfig
 from .common import EXIT_DIVERGED, EXIT_INTERRUPTED, UsageError, flag, integer, number
 from .data_options import add_train_options, with_flags
 from .progress import Progress
 
-DEFAULTS = {**RECIPES["handout"].to_dict(), "recipe": "handout", "out": None, "progress": "auto"}
+DEFAULTS = {**RECIPES["handout"].to_dict(), "recipe": "handout", "out": None, "progress": "auto",
+            "show_augment": False}
+NOT_CONFIG = {"recipe", "out", "progress", "show_augment"}
 RESUMABLE = {"epochs", "progress"}
 METRIC_NAMES = {"error": "error", "r2": "R^2"}
 STATUS_CODES = {"completed": 0, "interrupted": EXIT_INTERRUPTED, "diverged": EXIT_DIVERGED}
@@ -88,11 +91,18 @@ def add_parser(commands: Any) -> None:
     option(loop, "--seed", "seeds initialisation, shuffling and dropout, as np.random.seed does in the handout",
            type=integer)
     option(loop, "--dtype", "floating-point type of data, parameters and arithmetic", choices=["float64", "float32"])
+    option(loop, "--augment", "augment each training batch's images (square images only), in turn: shift:N "
+           "(whole-pixel shifts up to N), affine:rot=DEG,scale=S,shear=DEG,translate=PX (each R for -R..R or "
+           "LOW..HIGH), elastic:alpha=A,sigma=S (Simard et al.'s elastic distortions); any takes p=P, the "
+           "probability per image, and fill=V (default: a blank pixel)", nargs="+", metavar="TOKEN")
     files = train.add_argument_group("data and output")
     option(files, "--dataset", "mnist (bundled), fashion-mnist (Debian package dataset-fashion-mnist), or a "
            "directory of MNIST-format IDX files", metavar="mnist|fashion-mnist|DIR")
     option(files, "--limit", "use only the first N rows of each split, for quick trials", type=integer, metavar="N")
     option(files, "--out", "output directory; the default is runs/<timestamp>", metavar="DIR")
+    option(files, "--show-augment", f"write {AUGMENT_PICTURE} (the first training image and "
+           f"{PREVIEW_TILES - 1} draws of --augment on it) into --out, or the current directory, and exit "
+           "without training", action="store_true")
     files.add_argument("--resume", default=None, metavar="DIR",
                        help="continue the run in DIR from its last checkpoint, with its own options")
     option(files, "--progress", "lines: one line per epoch; bar: also a bar while each epoch runs; auto: bar "
@@ -124,7 +134,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     given = given_options(args)
     if {"data", "dataset"} <= given:
         raise UsageError("--data: expected either --data or --dataset, not both")
-    options = {name: getattr(args, name) for name in given - {"recipe", "out", "progress"}}
+    options = {name: getattr(args, name) for name in given - NOT_CONFIG}
     try:
         return recipe_config(args.recipe or DEFAULTS["recipe"], options)
     except ConfigError as error:
@@ -145,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
         if args.out is not None and not args.out.strip():
             raise UsageError("--out: expected a directory path, got an empty one")
         where = "--out"
+        if args.show_augment:
+            return _show_augment(config, Path(args.out or "."))
         progress = Progress.create(args.progress or DEFAULTS["progress"], config.epochs)
     try:
         if args.resume is not None:
@@ -164,6 +176,17 @@ def run(args: argparse.Namespace) -> int:
         print("fnmlp: interrupted before the first epoch; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
     return _report_outcome(outcome)
+
+
+def _show_augment(config: TrainConfig, directory: Path) -> int:
+    try:
+        path = show_augment(config, directory)
+    except RunError as error:
+        raise UsageError(f"--out: {error.message}") from None
+    except ConfigError as error:
+        raise UsageError(f"{flag(error.option)}: {error.message}") from None
+    print(f"augmentation drawn in {path}")
+    return 0
 
 
 def _report_outcome(outcome: Any) -> int:

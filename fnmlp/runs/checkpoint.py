@@ -4,8 +4,9 @@ A checkpoint is an uncompressed NumPy ``.npz`` (a zip of ``.npy`` files) that
 ``np.load(path, allow_pickle=False)`` opens. Its member ``fnmlp.json`` is a 1-D uint8 array holding
 a UTF-8 JSON header: the format marker and version, the spec (``MLPSpec.to_dict()``), the caller's
 ``meta``, the optimizer state's structure (``fnmlp.optimizers.serialization``) and, in training
-checkpoints, the optimizer as JSON (its chain of transforms and schedules), the epoch, the two
-generators' states and the early-stopping counters. Every other member is one array, named for where
+checkpoints, the optimizer as JSON (its chain of transforms and schedules), the epoch, the
+generators' states (shuffling, dropout and, once augmentation has begun, augmentation) and the
+early-stopping counters. Every other member is one array, named for where
 it lives: ``params.W.0``, ``bn_state.running_mean.0``, ``opt_state.1.trace.W.0``, ``order``,
 ``rng.state.key``, ``early_stopping.params.W.0``... Version 1 files (SGD only) still load.
 
@@ -85,8 +86,9 @@ def save_train_state(path: PathLike, spec: MLPSpec, optimizer: Optimizer, train_
 
     That is ``spec``, the ``optimizer`` as JSON (any optimizer of ``fnmlp.optimizers`` whose
     schedules and masks are its own records, not a user's functions), ``train_state``'s parameters,
-    BatchNorm and optimizer states, epoch, row ``order``, its two generators (NumPy ``RandomState``
-    or ``Generator``, stored as their bit generators' states) and its early-stopping state. Call it
+    BatchNorm and optimizer states, epoch, row ``order``, its generators (``rng``, ``dropout_rng`` and
+    ``augment_rng``: NumPy ``RandomState`` or ``Generator``, stored as their bit generators' states)
+    and its early-stopping state. Call it
     from ``fit``'s ``on_epoch``.
     """
     path = _save_path(path)
@@ -101,15 +103,20 @@ def save_train_state(path: PathLike, spec: MLPSpec, optimizer: Optimizer, train_
     rng_json, rng_arrays = _rng_to_json(train_state.rng, "rng")
     dropout_json, dropout_arrays = (_rng_to_json(train_state.dropout_rng, "dropout_rng")
                                     if train_state.dropout_rng is not None else (None, {}))
+    augment_json, augment_arrays = (_rng_to_json(train_state.augment_rng, "augment_rng")
+                                    if train_state.augment_rng is not None else (None, {}))
     stopping_json, stopping_arrays = _early_stopping_json(spec, train_state.early_stopping, epoch)
     opt_json, opt_arrays = _opt_state_json(train_state.opt_state, "opt_state")
     train = {"optimizer": optimizer_json, "epoch": epoch, "rng": rng_json, "dropout_rng": dropout_json,
              "early_stopping": stopping_json}
+    if augment_json is not None:  # absent otherwise, as in files written before augmentation
+        train["augment_rng"] = augment_json
     header = _header(spec, meta, opt_json, train)
     arrays = {**_arrays(train_state.params, train_state.bn_state), **opt_arrays}
     arrays["order"] = train_state.order
     arrays.update(rng_arrays)
     arrays.update(dropout_arrays)
+    arrays.update(augment_arrays)
     arrays.update(stopping_arrays)
     _write_atomically(path, header, arrays)
 
@@ -273,13 +280,14 @@ def load_train_state(path: PathLike) -> tuple:
     if train is None:
         _file_error(os.fspath(path), "training state",
                     "a parameters-only checkpoint (saved by save_params or save_checkpoint)")
-    optimizer, epoch, order, rng, dropout_rng, stopping = train
-    return spec, optimizer, TrainState(params, state, opt_state, epoch, order, rng, dropout_rng, stopping), meta
+    optimizer, epoch, order, rng, dropout_rng, stopping, augment_rng = train
+    return spec, optimizer, TrainState(params, state, opt_state, epoch, order, rng, dropout_rng, stopping,
+                                       augment_rng), meta
 
 
 def _load(path: PathLike) -> tuple:
     """``(spec, params, state, opt_state, meta, train)``, every part checked; ``train`` is
-    ``(optimizer, epoch, order, rng, dropout_rng, early_stopping)`` or ``None``."""
+    ``(optimizer, epoch, order, rng, dropout_rng, early_stopping, augment_rng)`` or ``None``."""
     path = _path(path)
     if not os.path.exists(path):
         _checks.fail(FileNotFoundError, "path", "a checkpoint file", f"{path!r}, which does not exist")
@@ -348,8 +356,8 @@ def _opt_state(header: dict, spec: MLPSpec, arrays: dict) -> Any:
 
 
 def _train(version: int, train: dict, spec: MLPSpec, params: Params, opt_state: Any, arrays: dict) -> tuple:
-    """``(optimizer, epoch, order, rng, dropout_rng, early_stopping)`` from the header's ``train``
-    entry and ``arrays``."""
+    """``(optimizer, epoch, order, rng, dropout_rng, early_stopping, augment_rng)`` from the header's
+    ``train`` entry and ``arrays``."""
     if opt_state is None:
         raise ValueError("opt_state: expected the optimizer state of the training state, got none")
     if version == 1:
@@ -368,6 +376,7 @@ def _train(version: int, train: dict, spec: MLPSpec, params: Params, opt_state: 
     _checks.permutation("order", order)
     rng = _rng_from_json(train["rng"], arrays)
     dropout_rng = _rng_from_json(train["dropout_rng"], arrays) if train.get("dropout_rng") is not None else None
+    augment_rng = _rng_from_json(train["augment_rng"], arrays) if train.get("augment_rng") is not None else None
     stopping = train.get("early_stopping")
     if stopping is not None:
         best = stopping["best"]
@@ -379,7 +388,7 @@ def _train(version: int, train: dict, spec: MLPSpec, params: Params, opt_state: 
                                       _record(Params, "early_stopping.params", spec, arrays),
                                       _record(BatchNormState, "early_stopping.bn_state", spec, arrays))
         _check_arrays(spec, stopping.params, stopping.bn_state, None, "early_stopping.", "bn_state")
-    return optimizer, epoch, order, rng, dropout_rng, stopping
+    return optimizer, epoch, order, rng, dropout_rng, stopping, augment_rng
 
 
 def _read(path: str) -> tuple:

@@ -34,6 +34,7 @@ from ..model.initializers import as_rng
 from ..model.params import init_params
 from ..training.config import DATA_ONLY, RECIPES, Built, ConfigError, TrainConfig, build, early_stopping
 from ..training.loop import EpochStats, TrainingDiverged, TrainState, fit_from, initial_state
+from .augmentation import row_augment
 from .checkpoint import load_train_state, save_train_state
 from .files import CHECKPOINT, METRICS, read_history, write_metrics, write_run_outputs
 from .lock import RunLock, RunLocked
@@ -55,7 +56,8 @@ class RunError(ValueError):
 @attrs.frozen(eq=False)
 class Run:
     """A run about to train: where it lives, what it trains and where it starts. ``recipe`` names the
-    preset its ``config`` started from."""
+    preset its ``config`` started from; ``augment`` is its training batches' augmentation (``None``:
+    none)."""
 
     directory: Path
     recipe: str
@@ -63,6 +65,7 @@ class Run:
     built: Built
     start: TrainState
     history: tuple
+    augment: Any = None
 
     @property
     def options(self) -> dict:
@@ -226,6 +229,7 @@ def _new_run(recipe: str, config: TrainConfig, directory: Path, held: contextlib
         dataset, splits = load_splits(config)
         train_x = splits["train"].x
         config = fitted_batch(config, train_x.shape[0])
+        augment = row_augment(config, train_x.shape[1], dataset.pixel_mean, dataset.pixel_std)
         built = build(config, num_features=train_x.shape[1], num_classes=dataset.num_classes,
                       num_train=train_x.shape[0], num_outputs=getattr(dataset, "num_outputs", None))
         rng = as_rng(config.seed)
@@ -234,7 +238,7 @@ def _new_run(recipe: str, config: TrainConfig, directory: Path, held: contextlib
         held.enter_context(RunLock.acquire(directory))
         locked = True
         _check_new_directory(directory)  # again, under the lock
-        run = Run(directory, recipe, config, built, start, ())
+        run = Run(directory, recipe, config, built, start, (), augment)
         save_run_checkpoint(run, start, ())
     except BaseException:
         if created is not None:
@@ -281,13 +285,15 @@ def _make_directory(directory: Path) -> Optional[Path]:
 
 
 def _resumed_run(directory: Path, epochs: Optional[int], held: contextlib.ExitStack) -> tuple:
-    dataset, splits = load_splits(_resumable(directory, epochs)[5])
+    config = _resumable(directory, epochs)[5]
+    dataset, splits = load_splits(config)
+    augment = row_augment(config, splits["train"].x.shape[1], dataset.pixel_mean, dataset.pixel_std)
     held.enter_context(RunLock.acquire(directory))  # after every check: bad input leaves no lock file
     spec, optimizer, start, meta, recipe, config = _resumable(directory, epochs)  # as the last writer left it
     history = read_history(meta)
     write_metrics(directory / METRICS, history, spec.loss.metric_name)  # a writer killed between the two files
     built = Built(spec, optimizer, early_stopping(config))
-    return Run(directory, recipe, config, built, start, history), splits, dataset
+    return Run(directory, recipe, config, built, start, history, augment), splits, dataset
 
 
 def _resumable(directory: Path, epochs: Optional[int]) -> tuple:
@@ -341,7 +347,8 @@ def _train(run: Run, splits: dict, progress: Any) -> tuple:
     try:
         fit_from(run.built.spec, run.built.optimizer, run.start, splits["train"], splits["validation"],
                  epochs=run.config.epochs, batch_size=run.config.batch_size,
-                 early_stopping=run.built.early_stopping, on_batch=progress.batch, on_epoch=on_epoch)
+                 early_stopping=run.built.early_stopping, on_batch=progress.batch, on_epoch=on_epoch,
+                 augment=run.augment)
     except KeyboardInterrupt:
         progress.clear()
         return latest, history, "interrupted", (f"interrupted in epoch {latest.epoch + 1}; kept the "

@@ -27,7 +27,7 @@ __all__ = ["SweepError", "load_sweep_file", "make_plan", "trial_config"]
 
 DISTRIBUTIONS = ("uniform", "log_uniform", "choice")
 FIELDS = attrs.fields_dict(TrainConfig)
-SEQUENCE_FIELDS = ("hidden", "activation", "dropout")
+SEQUENCE_FIELDS = ("hidden", "activation", "dropout", "augment")
 
 
 class SweepError(ValueError):

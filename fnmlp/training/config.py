@@ -22,6 +22,7 @@ from ..model.activations import ACTIVATIONS
 from ..optimizers import (Optimizer, adam, adamw, add_decayed_weights, chain, clip_by_global_norm, constant,
                          exponential_decay, linear_warmup, piecewise_constant, sgd, warmup_cosine_decay)
 from ..model.spec import MLPSpec
+from .augment_spec import parse_augment
 from .loop import EarlyStopping
 
 __all__ = ["ConfigError", "TrainConfig", "RECIPES", "SCHEDULES", "OPTIMIZERS", "Built", "build",
@@ -206,6 +207,21 @@ def check_data_options(config: "TrainConfig") -> None:
                    "leave train rows", f"{config.validation_fraction:g}")
 
 
+def _augment(value: Any) -> tuple:
+    """Augmentation tokens as a tuple of strings, each token alone (a string holding several, separated
+    by spaces, is split), checked by ``parse_augment``."""
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, (list, tuple)) or not all(isinstance(token, str) for token in value):
+        raise _bad("augment", "a list of augmentation tokens such as 'shift:2'", repr(value))
+    tokens = tuple(token for text in value for token in text.split())
+    try:
+        parse_augment(tokens)
+    except (TypeError, ValueError) as error:
+        raise ConfigError("augment", str(error).removeprefix("augment ")) from None
+    return tokens
+
+
 @attrs.frozen
 class TrainConfig:
     """A training run: network, objective, optimizer, schedule, data and seed. The defaults are the
@@ -234,6 +250,8 @@ class TrainConfig:
       mean). ``validation_fraction``, ``test_fraction``: the rows held out (stratified by class), or
       ``validation``, ``test``: table files holding those splits. ``image_size``: ``(H, W)`` every
       image is resized to (default: the first image's size).
+    - ``augment``: augmentation tokens of the training images (``fnmlp.training.augment_spec``), ``()``
+      for none; they need square images.
     """
 
     hidden: tuple = attrs.field(default=(64, 64, 32), converter=_sizes)
@@ -269,6 +287,7 @@ class TrainConfig:
     validation: Optional[str] = attrs.field(default=None, converter=_optional_text("validation", "a table file"))
     test: Optional[str] = attrs.field(default=None, converter=_optional_text("test", "a table file"))
     image_size: Optional[tuple] = attrs.field(default=None, converter=_image_size)
+    augment: tuple = attrs.field(default=(), converter=_augment)
 
     def __attrs_post_init__(self) -> None:
         check_data_options(self)
@@ -337,6 +356,9 @@ RECIPES = {
                         optimizer="sgd", lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4,
                         schedule="cosine", epochs=50, batch_size=128, dtype="float32"),
 }
+# best, trained longer on augmented images; its settings are a first guess, not yet tuned or measured
+RECIPES["best-aug"] = attrs.evolve(RECIPES["best"], epochs=100, augment=(
+    "shift:2,p=0.5", "affine:rot=10,scale=0.1,p=0.5", "elastic:alpha=34,sigma=4,p=0.5"))
 
 
 @attrs.frozen(eq=False)

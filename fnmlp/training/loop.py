@@ -7,6 +7,8 @@ batch, count and report identically.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import copy
 import hashlib
 import math
@@ -22,6 +24,8 @@ from ..model.flat import FlatLayout
 from ..model.initializers import as_rng
 from ..model.kernels import loss_and_grads as _loss_and_grads
 from ..optimizers import Optimizer
+from .batches import augmented_batches
+from .batches import gather_into_buffers as _gather_into_buffers
 from ..model.params import BatchNormState, Params, astype, check_params, check_state
 from ..model.spec import MLPSpec
 from ..model.tree import readonly
@@ -78,6 +82,8 @@ class TrainState:
     second NumPy ``Generator``, for the model's own randomness, derived from ``rng`` without drawing
     from it (``None``: derived when training starts). ``early_stopping`` is an
     ``EarlyStoppingState`` once training with early stopping has begun, else ``None``.
+    ``augment_rng`` is the generator of ``fit``'s ``augment``, derived from ``rng`` when training with
+    augmentation starts (``None`` until then).
     """
 
     params: Params
@@ -88,6 +94,7 @@ class TrainState:
     rng: Any
     dropout_rng: Any = None
     early_stopping: Optional[EarlyStoppingState] = None
+    augment_rng: Any = None
 
 
 @attrs.frozen(eq=False)
@@ -129,6 +136,7 @@ class FitResult:
 
 
 DIVERGENCE_FACTOR = 1e6
+PREFETCH = True  # fit augments the next batch in a worker thread while the current one trains
 
 
 class TrainingDiverged(FloatingPointError):
@@ -151,7 +159,8 @@ class TrainingDiverged(FloatingPointError):
 def run_epochs(step: Callable, evaluate: Callable, carry: Any, x: np.ndarray, labels: np.ndarray, *,
                order: np.ndarray, shuffle: Callable[[np.ndarray], None], first_epoch: int, last_epoch: int,
                batch_size: int, gather: Callable = None, on_batch: Callable = None,
-               on_epoch: Callable = None, learning_rate: Callable = None, metric: Callable = None) -> tuple:
+               on_epoch: Callable = None, learning_rate: Callable = None, metric: Callable = None,
+               batches: Callable = None) -> tuple:
     """Train epochs ``first_epoch..last_epoch`` (1-based); returns ``(carry, history)``.
 
     Each epoch calls ``shuffle(order)``, then ``step(carry, xb, yb) -> (carry, loss_sum, totals)`` on
@@ -159,7 +168,8 @@ def run_epochs(step: Callable, evaluate: Callable, carry: Any, x: np.ndarray, la
     ``evaluate(carry) -> (val_loss, val_metric)``. ``totals`` are a batch's additive metric totals (a
     count of wrong rows, or a ``Loss.metric_totals`` array); the epoch's figure is ``metric(sum of
     totals)`` (default: ``sum / rows``, the error rate of wrong counts). ``gather(array, rows)``
-    takes the batch rows (default ``array[rows]``). ``on_batch(epoch, batch, num_batches, loss, error)``
+    takes the batch rows (default ``array[rows]``); ``batches(x, order, batch_size)``, if given, is
+    an iterator over one epoch's batches of ``x`` that takes the place of ``gather`` for ``x``. ``on_batch(epoch, batch, num_batches, loss, error)``
     sees the running figures; ``on_epoch(stats, carry, order)`` sees each finished epoch, and no epoch
     follows if it returns ``True``. ``learning_rate(carry)`` gives ``EpochStats.lr`` (default NaN).
     ``TrainingDiverged`` is raised at once by a batch whose mean loss is NaN or infinite, or above
@@ -179,11 +189,11 @@ def run_epochs(step: Callable, evaluate: Callable, carry: Any, x: np.ndarray, la
     gather = gather or (lambda array, rows: array[rows])
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below, by the loss
         return _epochs(step, evaluate, carry, x, labels, order, shuffle, first_epoch, last_epoch,
-                       batch_size, gather, on_batch, on_epoch, learning_rate, metric)
+                       batch_size, gather, on_batch, on_epoch, learning_rate, metric, batches)
 
 
 def _epochs(step, evaluate, carry, x, labels, order, shuffle, first_epoch, last_epoch, batch_size, gather,
-            on_batch, on_epoch, learning_rate, metric):
+            on_batch, on_epoch, learning_rate, metric, batches):
     n = x.shape[0]
     num_batches = -(-n // batch_size)
     history = []
@@ -192,21 +202,24 @@ def _epochs(step, evaluate, carry, x, labels, order, shuffle, first_epoch, last_
         started = time.perf_counter()
         shuffle(order)
         loss_sum, totals = 0.0, 0
-        for batch, begin in enumerate(range(0, n, batch_size)):
-            rows = order[begin:begin + batch_size]
-            carry, batch_loss, batch_totals = step(carry, gather(x, rows), gather(labels, rows))
-            if not math.isfinite(batch_loss):
-                raise TrainingDiverged(epoch, batch, float(batch_loss), tuple(history))
-            mean_loss = float(batch_loss) / rows.shape[0]
-            if limit is None:
-                limit = DIVERGENCE_FACTOR * max(1.0, mean_loss)
-            elif mean_loss > limit:
-                raise TrainingDiverged(epoch, batch, mean_loss, tuple(history))
-            loss_sum += batch_loss
-            totals = totals + batch_totals
-            if on_batch is not None:
-                seen = min(begin + batch_size, n)
-                on_batch(epoch, batch, num_batches, loss_sum / seen, totals / seen if metric is None else metric(totals))
+        xs = batches(x, order, batch_size) if batches is not None else None
+        with contextlib.closing(xs) if hasattr(xs, "close") else contextlib.nullcontext():
+            for batch, begin in enumerate(range(0, n, batch_size)):
+                rows = order[begin:begin + batch_size]
+                xb = gather(x, rows) if xs is None else next(xs)
+                carry, batch_loss, batch_totals = step(carry, xb, gather(labels, rows))
+                if not math.isfinite(batch_loss):
+                    raise TrainingDiverged(epoch, batch, float(batch_loss), tuple(history))
+                mean_loss = float(batch_loss) / rows.shape[0]
+                if limit is None:
+                    limit = DIVERGENCE_FACTOR * max(1.0, mean_loss)
+                elif mean_loss > limit:
+                    raise TrainingDiverged(epoch, batch, mean_loss, tuple(history))
+                loss_sum += batch_loss
+                totals = totals + batch_totals
+                if on_batch is not None:
+                    seen = min(begin + batch_size, n)
+                    on_batch(epoch, batch, num_batches, loss_sum / seen, totals / seen if metric is None else metric(totals))
         val_loss, val_metric = evaluate(carry)
         lr = math.nan if learning_rate is None else float(learning_rate(carry))
         stats = EpochStats(epoch, loss_sum / n, float(totals / n if metric is None else metric(totals)),
@@ -238,11 +251,11 @@ def initial_state(params: Params, bn_state: BatchNormState, optimizer: Optimizer
     return TrainState(params, bn_state, optimizer.init(params), 0, np.arange(num_train), rng, derived_rng(rng))
 
 
-def derived_rng(rng: Any) -> np.random.Generator:
-    """A new ``Generator`` seeded from a hash of ``rng``'s state: the same state gives the same
-    generator, and ``rng`` draws nothing."""
+def derived_rng(rng: Any, label: str = "dropout_rng") -> np.random.Generator:
+    """A new ``Generator`` seeded from a hash of ``label`` and ``rng``'s state: the same state and
+    label give the same generator, another label another one, and ``rng`` draws nothing."""
     state = rng.get_state(legacy=False) if isinstance(rng, np.random.RandomState) else rng.bit_generator.state
-    digest = hashlib.sha256(b"fnmlp.dropout_rng")
+    digest = hashlib.sha256(f"fnmlp.{label}".encode())
 
     def feed(value: Any) -> None:
         if isinstance(value, dict):
@@ -261,7 +274,7 @@ def derived_rng(rng: Any) -> np.random.Generator:
 def fit(spec: MLPSpec, params: Params, bn_state: BatchNormState, optimizer: Optimizer, train: Any,
         validation: Any = None, test: Any = None, *, epochs: int, batch_size: int, rng: Any = None,
         early_stopping: Optional[EarlyStopping] = None, on_batch: Callable = None,
-        on_epoch: Callable = None) -> FitResult:
+        on_epoch: Callable = None, augment: Callable = None) -> FitResult:
     """Train from ``params`` for ``epochs`` epochs of mini-batches and ``optimizer`` (any
     ``fnmlp.optimizers.Optimizer``; a schedule steps once per batch); returns a ``FitResult``.
 
@@ -275,7 +288,9 @@ def fit(spec: MLPSpec, params: Params, bn_state: BatchNormState, optimizer: Opti
     ``EarlyStopping``, which needs ``validation``) may end training sooner and returns the best
     epoch's parameters. ``on_batch`` and ``on_epoch(stats, train_state)`` observe progress
     (``on_epoch`` is where to checkpoint); when ``on_epoch`` returns ``True``, no epoch follows and
-    the result says ``stop_requested``.
+    the result says ``stop_requested``. ``augment(x_batch, rng) -> x_batch`` (e.g. a
+    ``fnmlp.training.augment.RowAugment``) transforms each training batch's ``(m, n[0])`` rows into new
+    ones of the same shape and dtype, drawing from ``TrainState.augment_rng`` only.
     """
     _checks.instance("spec", spec, MLPSpec)
     check_params(spec, params, finite=True)
@@ -283,28 +298,29 @@ def fit(spec: MLPSpec, params: Params, bn_state: BatchNormState, optimizer: Opti
     train = _check_data("train", spec, train)
     start = initial_state(params, bn_state, optimizer, train[0].shape[0], rng)
     return _fit_from(spec, optimizer, start, train, validation, test, epochs=epochs, batch_size=batch_size,
-                     early_stopping=early_stopping, on_batch=on_batch, on_epoch=on_epoch)
+                     early_stopping=early_stopping, on_batch=on_batch, on_epoch=on_epoch, augment=augment)
 
 
 def fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: Any, validation: Any = None,
              test: Any = None, *, epochs: int, batch_size: int, early_stopping: Optional[EarlyStopping] = None,
-             on_batch: Callable = None, on_epoch: Callable = None) -> FitResult:
+             on_batch: Callable = None, on_epoch: Callable = None, augment: Callable = None) -> FitResult:
     """Continue training from ``start`` (e.g. a loaded checkpoint) until ``epochs`` epochs in total.
 
     Training ``k`` epochs and continuing to ``epochs`` gives bit for bit what training ``epochs``
-    epochs at once gives (pass the same ``optimizer`` and ``early_stopping``). ``start`` is left as
+    epochs at once gives (pass the same ``optimizer``, ``early_stopping`` and ``augment``). ``start`` is left as
     it was. Every argument is checked before the first batch: shapes against ``spec``, finite data
     and parameters, ``start.opt_state`` a state of ``optimizer`` for these parameters, ``start.order``
     a permutation of the training rows, ``epochs`` at least ``start.epoch``.
     """
     _checks.instance("spec", spec, MLPSpec)
     return _fit_from(spec, optimizer, start, _check_data("train", spec, train), validation, test, epochs=epochs,
-                     batch_size=batch_size, early_stopping=early_stopping, on_batch=on_batch, on_epoch=on_epoch)
+                     batch_size=batch_size, early_stopping=early_stopping, on_batch=on_batch, on_epoch=on_epoch,
+                     augment=augment)
 
 
 def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tuple, validation: Any, test: Any, *,
               epochs: int, batch_size: int, early_stopping: Optional[EarlyStopping], on_batch: Callable,
-              on_epoch: Callable) -> FitResult:
+              on_epoch: Callable, augment: Callable) -> FitResult:
     """``fit_from`` with ``train`` as ``_check_data`` returns it (so ``fit`` checks it only once)."""
     _checks.instance("optimizer", optimizer, Optimizer)
     _checks.instance("start", start, TrainState)
@@ -320,6 +336,7 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
                          None)
     on_batch = _checks.optional_callable("on_batch", on_batch)
     on_epoch = _checks.optional_callable("on_epoch", on_epoch)
+    augment = _checks.optional_callable("augment", augment)
     _check_start(spec, optimizer, start, x.shape[0])
     if epochs < start.epoch:
         _checks.fail(ValueError, "epochs", f"a total of at least {start.epoch}, the epochs start has done", epochs)
@@ -336,6 +353,8 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
     order = start.order.copy()
     rng = copy.deepcopy(start.rng)
     dropout_rng = copy.deepcopy(start.dropout_rng) if start.dropout_rng is not None else derived_rng(rng)
+    augment_rng = copy.deepcopy(start.augment_rng) if start.augment_rng is not None else (
+        derived_rng(rng, "augment_rng") if augment is not None else None)
     stopping = start.early_stopping if early_stopping is not None else None
     if early_stopping is not None and stopping is None:
         stopping = EarlyStoppingState(math.inf, 0, 0, start.params, start.bn_state)
@@ -361,19 +380,23 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
         if early_stopping is not None:
             stopping = watch(early_stopping, stopping, stats, new_params, bn_state, spec.loss.greater_is_better)
         latest = TrainState(new_params, bn_state, layout.unflatten_tree(opt_state, copy=True), stats.epoch,
-                            order.copy(), copy.deepcopy(rng), copy.deepcopy(dropout_rng), stopping)
+                            order.copy(), copy.deepcopy(rng), copy.deepcopy(dropout_rng), stopping,
+                            copy.deepcopy(augment_rng))
         stop_requested = on_epoch is not None and on_epoch(stats, latest) is True
         return stop_requested or patience_ran_out(early_stopping, stopping)
 
     last_epoch = start.epoch if patience_ran_out(early_stopping, stopping) else epochs
-    try:
-        _, history = run_epochs(step, validate, (bn_state, opt_state), x, y, order=order, shuffle=rng.shuffle,
-                                first_epoch=start.epoch + 1, last_epoch=last_epoch, batch_size=batch_size,
-                                gather=_gather_into_buffers(batch_size, x, y), on_batch=on_batch,
-                                on_epoch=epoch_done, learning_rate=lambda carry: optimizer.learning_rate(carry[1]),
-                                metric=spec.loss.metric)
-    except TrainingDiverged as diverged:
-        raise TrainingDiverged(diverged.epoch, diverged.batch, diverged.loss, diverged.history, latest) from None
+    with contextlib.ExitStack() as stack:
+        worker = stack.enter_context(concurrent.futures.ThreadPoolExecutor(1)) if augment is not None and PREFETCH else None
+        try:
+            _, history = run_epochs(
+                step, validate, (bn_state, opt_state), x, y, order=order, shuffle=rng.shuffle,
+                first_epoch=start.epoch + 1, last_epoch=last_epoch, batch_size=batch_size,
+                gather=_gather_into_buffers(batch_size, x, y), on_batch=on_batch, on_epoch=epoch_done,
+                learning_rate=lambda carry: optimizer.learning_rate(carry[1]), metric=spec.loss.metric,
+                batches=augmented_batches(augment, augment_rng, worker) if augment is not None else None)
+        except TrainingDiverged as diverged:
+            raise TrainingDiverged(diverged.epoch, diverged.batch, diverged.loss, diverged.history, latest) from None
     result = FitResult(latest, history, stopped_early=patience_ran_out(early_stopping, latest.early_stopping),
                        stop_requested=stop_requested)
     if tst is not None:
@@ -382,16 +405,6 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
     return result
 
 
-def _gather_into_buffers(batch_size: int, *arrays: np.ndarray) -> Callable:
-    """A ``run_epochs`` gather that takes each array's batch rows into a buffer of its own, reused
-    batch after batch (about 10-30% faster than ``array[rows]``): only for a step that keeps no
-    reference to its batch once it returns, and rows known to be in range."""
-    buffers = {id(array): np.empty((batch_size, *array.shape[1:]), array.dtype) for array in arrays}
-
-    def gather(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        return np.take(array, rows, axis=0, out=buffers[id(array)][:rows.shape[0]], mode="wrap")
-
-    return gather
 
 
 def _check_data(name: str, spec: MLPSpec, data: Any, dtype: Any = None) -> tuple:
@@ -444,10 +457,10 @@ def _check_start(spec: MLPSpec, optimizer: Optimizer, start: TrainState, num_tra
     check_state(spec, start.bn_state, "start.bn_state", finite=True)
     optimizer.check_state("start.opt_state", start.opt_state, start.params, finite=True)
     _checks.permutation("start.order", start.order, num_train)
-    for name in ("rng", "dropout_rng"):
+    for name in ("rng", "dropout_rng", "augment_rng"):
         value = getattr(start, name)
         if not isinstance(value, (np.random.Generator, np.random.RandomState)) and not (
-                name == "dropout_rng" and value is None):
+                name != "rng" and value is None):
             _checks.fail(TypeError, f"start.{name}", "a NumPy Generator or RandomState", type(value).__name__)
     stopping = start.early_stopping
     if stopping is not None:

@@ -1,0 +1,68 @@
+"""What each training step takes: batch rows gathered into reused buffers, and augmented batches of
+an epoch, the next one prepared in a worker thread while the current one trains."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from typing import Any, Callable, Iterator, Optional
+
+import numpy as np
+
+from ..utils import checks as _checks
+
+__all__ = ["gather_into_buffers", "augmented_batches"]
+
+
+def gather_into_buffers(batch_size: int, *arrays: np.ndarray) -> Callable:
+    """A ``run_epochs`` gather that takes each array's batch rows into a buffer of its own, reused
+    batch after batch (about 10-30% faster than ``array[rows]``): only for a step that keeps no
+    reference to its batch once it returns, and rows known to be in range. The buffers live as long
+    as the gather, which one call of ``fit`` makes and drops."""
+    buffers = {id(array): np.empty((batch_size, *array.shape[1:]), array.dtype) for array in arrays}
+
+    def gather(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return np.take(array, rows, axis=0, out=buffers[id(array)][:rows.shape[0]], mode="wrap")
+
+    return gather
+
+
+def augmented_batches(augment: Callable, rng: Any, worker: Optional[concurrent.futures.Executor]) -> Callable:
+    """A ``run_epochs`` ``batches``: ``batches(x, order, batch_size)`` iterates over one epoch's
+    batches of ``x``, rows taken in ``order``, each ``augment(x[rows], rng)``, checked to be a finite
+    array of ``x[rows]``'s shape and dtype (else ``TypeError``/``ValueError`` naming ``augment``).
+
+    The batches are augmented one after the other, so that ``rng`` draws in the same order however
+    they are computed; with a ``worker`` (an executor of one thread), batch ``k + 1`` is augmented
+    there while batch ``k`` trains (NumPy releases the GIL). Closing the iterator waits for the
+    worker's batch, so that nothing touches ``rng`` or ``order`` once it is closed.
+    """
+
+    def make(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        taken = np.take(x, rows, axis=0)
+        out = augment(taken, rng)
+        if not isinstance(out, np.ndarray):
+            _checks.fail(TypeError, "augment", "a function returning an array", _checks.describe(out))
+        if out.shape != taken.shape or out.dtype != taken.dtype:
+            _checks.fail(ValueError, "augment", f"a function returning the batch's shape {taken.shape} and "
+                         f"dtype {taken.dtype}", f"shape {out.shape} and dtype {out.dtype}")
+        return _checks.all_finite("augment", out)
+
+    def batches(x: np.ndarray, order: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
+        begins = range(0, x.shape[0], batch_size)
+        if worker is None:
+            for begin in begins:
+                yield make(x, order[begin:begin + batch_size])
+            return
+        pending = worker.submit(make, x, order[:batch_size])
+        try:
+            for begin in begins[1:]:
+                ready = pending.result()
+                pending = worker.submit(make, x, order[begin:begin + batch_size])
+                yield ready
+            ready, pending = pending.result(), None
+            yield ready
+        finally:
+            if pending is not None:
+                concurrent.futures.wait([pending])
+
+    return batches

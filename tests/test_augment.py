@@ -1,0 +1,310 @@
+"""Image augmentation: hand-computed pixels, an independent bilinear reference, identities, purity,
+determinism, validation and the command-line tokens."""
+
+import math
+
+import numpy as np
+import pytest
+
+from fnmlp.training.augment import Affine, Compose, Elastic, RowAugment, Shift, _gaussian_matrix, augment_rows
+from fnmlp.training.augment_spec import describe_augment, parse_augment
+
+FILL = -0.5
+GRID5 = np.arange(25, dtype=np.float64).reshape(1, 5, 5) ** 1.5  # not linear: bilinear weights matter
+
+
+def shifted(image, dy, dx, fill):
+    """``out[y, x] = image[y - dy, x - dx]``, ``fill`` outside, pixel by pixel."""
+    height, width = image.shape
+    out = np.full_like(image, fill)
+    for y in range(height):
+        for x in range(width):
+            if 0 <= y - dy < height and 0 <= x - dx < width:
+                out[y, x] = image[y - dy, x - dx]
+    return out
+
+
+def bilinear(image, ys, xs, fill):
+    """Reference: ``image`` extended by ``fill``, interpolated bilinearly at ``(ys, xs)``, point by point
+    on a copy padded far enough to hold every tap."""
+    pad = int(np.ceil(max(np.abs(ys).max(), np.abs(xs).max()))) + 2
+    big = np.pad(image, pad, constant_values=fill)
+    y0, x0 = np.floor(ys), np.floor(xs)
+    fy, fx = ys - y0, xs - x0
+    r, c = y0.astype(int) + pad, x0.astype(int) + pad
+    return ((1 - fy) * ((1 - fx) * big[r, c] + fx * big[r, c + 1])
+            + fy * ((1 - fx) * big[r + 1, c] + fx * big[r + 1, c + 1]))
+
+
+def test_shift_moves_pixels_by_whole_pixels_and_fills_the_gap():
+    image = np.arange(25.0).reshape(5, 5)
+    # dy = 1 (down), dx = -1 (left), written out by hand
+    expected = np.array([[FILL, FILL, FILL, FILL, FILL],
+                         [1, 2, 3, 4, FILL],
+                         [6, 7, 8, 9, FILL],
+                         [11, 12, 13, 14, FILL],
+                         [16, 17, 18, 19, FILL]])
+    assert np.array_equal(shifted(image, 1, -1, FILL), expected)
+    out = Shift(1, fill=FILL)(np.repeat(image[None], 200, axis=0), np.random.default_rng(0))
+    seen = set()
+    for picture in out:
+        matches = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+                   if np.array_equal(picture, shifted(image, dy, dx, FILL))]
+        assert len(matches) == 1
+        seen.add(matches[0])
+    assert len(seen) == 9  # every shift in -1..1 x -1..1 is drawn
+    assert any(np.array_equal(picture, expected) for picture in out)
+
+
+def test_shift_beyond_the_image_leaves_only_fill():
+    out = Shift(9, fill=FILL)(np.ones((300, 3, 3)), np.random.default_rng(1))
+    assert np.all((out == 1.0) | (out == FILL)) and np.any(np.all(out == FILL, axis=(1, 2)))
+
+
+@pytest.mark.parametrize("size", [5, 6])
+@pytest.mark.parametrize("degrees, turns", [(90, 1), (180, 2), (-90, -1)])
+def test_quarter_turns_map_pixels_exactly(size, degrees, turns):
+    images = np.arange(2 * size * size, dtype=np.float64).reshape(2, size, size)
+    for dtype in (np.float64, np.float32):
+        out = Affine(rotation=(degrees, degrees))(images.astype(dtype), np.random.default_rng(0))
+        assert out.dtype == dtype
+        assert np.array_equal(out, np.rot90(images, turns, axes=(1, 2)).astype(dtype))  # anticlockwise
+
+
+def test_small_rotation_matches_bilinear_weights_by_hand():
+    theta = math.radians(10.0)
+    cos, sin = math.cos(theta), math.sin(theta)
+    image = GRID5[0]
+    for dtype, tolerance in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        out = Affine(rotation=(10, 10), fill=FILL)(GRID5.astype(dtype), np.random.default_rng(0))[0]
+        # output (x, y) = (3, 2): one pixel right of the centre (2, 2) samples (2 + cos, 2 + sin)
+        fx, fy = cos, sin
+        centre_right = ((1 - fy) * ((1 - fx) * image[2, 2] + fx * image[2, 3])
+                        + fy * ((1 - fx) * image[3, 2] + fx * image[3, 3]))
+        assert out[2, 3] == pytest.approx(centre_right, rel=tolerance)
+        # output (4, 0), the top-right corner, samples (2 + 2 cos + 2 sin, 2 + 2 sin - 2 cos):
+        # x = 4.317 lies between column 4 and the fill beyond it
+        x, y = 2 + 2 * cos + 2 * sin, 2 + 2 * sin - 2 * cos
+        fx, fy = x - 4, y - 0
+        corner = (1 - fy) * ((1 - fx) * image[0, 4] + fx * FILL) + fy * ((1 - fx) * image[1, 4] + fx * FILL)
+        assert out[0, 4] == pytest.approx(corner, rel=tolerance)
+        assert out[2, 2] == pytest.approx(image[2, 2], rel=tolerance)  # the centre stays
+
+
+def test_scale_shear_and_translation_by_hand():
+    image = GRID5[0]
+    zoom = Affine(scale=(1, 1), fill=FILL)(GRID5, 0)[0]  # x2 about the centre: P samples 2 + (P - 2) / 2
+    assert zoom[0, 0] == image[1, 1] and zoom[4, 4] == image[3, 3]
+    assert zoom[0, 1] == pytest.approx((image[1, 1] + image[1, 2]) / 2, rel=1e-12)
+    # shear 45 degrees: x' = x + (y - 2), so row y samples columns shifted right by y - 2
+    slanted = Affine(shear=(45, 45), fill=FILL)(GRID5, 0)[0]
+    assert np.allclose(slanted, [shifted(image, 0, y - 2, FILL)[y] for y in range(5)], rtol=1e-12, atol=1e-12)
+    moved = Affine(translation=(1, 1), fill=FILL)(GRID5, 0)[0]  # tx = ty = 1
+    assert np.array_equal(moved, shifted(image, 1, 1, FILL))
+
+
+def test_affine_matches_the_bilinear_reference_on_many_images():
+    """100 MNIST-sized images: several blocks, the last one partial."""
+    rng = np.random.default_rng(2)
+    images = rng.random((100, 28, 28))
+    transform = Affine(rotation=30, scale=0.2, shear=15, translation=3, fill=FILL)
+    out = transform(images, np.random.default_rng(3))
+    maps = transform.inverse_maps(100, np.random.default_rng(3))
+    ys, xs = np.mgrid[0:28, 0:28] - 13.5
+    for i in (0, 41, 42, 99):
+        (ax, bx, ex), (ay, by, ey) = maps[i]
+        expected = bilinear(images[i], 13.5 + ay * xs + by * ys + ey, 13.5 + ax * xs + bx * ys + ex, FILL)
+        np.testing.assert_allclose(out[i], expected, rtol=1e-10, atol=1e-12)
+    out32 = transform(images.astype(np.float32), np.random.default_rng(3))
+    assert out32.dtype == np.float32
+    np.testing.assert_allclose(out32, out, atol=1e-4)
+
+
+def test_gaussian_matrix_is_the_mirrored_gaussian_filter():
+    for size, sigma in ((7, 1.0), (28, 4.0), (5, 3.0)):  # (5, 3): the kernel outreaches the signal
+        matrix = _gaussian_matrix(size, sigma)
+        radius = int(4 * sigma + 0.5)
+        weights = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+        weights /= weights.sum()
+        signal = np.random.default_rng(size).random(size)
+        mirrored = np.concatenate([signal, signal[::-1]])  # d c b a | a b c d | d c b a, period 2 size
+        direct = [sum(w * mirrored[(i + d) % (2 * size)] for w, d in zip(weights, range(-radius, radius + 1)))
+                  for i in range(size)]
+        np.testing.assert_allclose(matrix @ signal, direct, rtol=1e-12)
+        np.testing.assert_allclose(matrix.sum(axis=1), 1.0, rtol=1e-12)
+        ndimage = pytest.importorskip("scipy.ndimage")
+        np.testing.assert_allclose(matrix @ signal, ndimage.gaussian_filter1d(signal, sigma, mode="reflect"),
+                                   rtol=1e-10)
+
+
+def test_elastic_is_the_documented_smoothed_field_then_bilinear():
+    rng = np.random.default_rng(4)
+    images = rng.random((50, 12, 10))
+    transform = Elastic(alpha=6.0, sigma=2.0, fill=FILL)
+    out = transform(images, np.random.default_rng(5))
+    n, height, width = images.shape
+    count = 2 * n * height * width
+    words = np.random.default_rng(5).integers(0, 2**64 - 1, -(-count // 4), dtype=np.uint64, endpoint=True)
+    field = (words.view(np.uint16)[:count].reshape(2, n, height, width) + 0.5) / 2**15 - 1
+    assert field.min() > -1 and field.max() < 1 and abs(field.mean()) < 0.01
+    g_rows, g_cols = _gaussian_matrix(height, 2.0), _gaussian_matrix(width, 2.0)
+    ys, xs = np.mgrid[0:height, 0:width].astype(float)
+    for i in (0, 17, 49):
+        dy, dx = (6.0 * g_rows @ field[k, i] @ g_cols.T for k in (0, 1))
+        np.testing.assert_allclose(out[i], bilinear(images[i], ys + dy, xs + dx, FILL), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("transform", [Shift(0), Affine(), Affine(rotation=0, scale=(0, 0)), Elastic(alpha=0),
+                                       Compose([]), Compose([(Elastic(), 0.0), Shift(0)])])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_identity_settings_return_the_input_exactly_and_draw_nothing(transform, dtype):
+    images = np.random.default_rng(6).standard_normal((4, 7, 6)).astype(dtype)
+    images[0, 0, 0] = -0.0
+    rng = np.random.default_rng(7)
+    state = rng.bit_generator.state
+    out = transform(images, rng)
+    assert out is not images and out.dtype == dtype
+    assert out.tobytes() == images.tobytes()
+    assert rng.bit_generator.state == state
+
+
+def unchanged(images, rng):
+    return images
+
+
+TRANSFORMS = [Shift(2, fill=FILL), Affine(rotation=20, scale=0.1, shear=5, translation=2, fill=FILL),
+              Elastic(fill=FILL), Compose([Shift(1), (Affine(rotation=10), 0.5), (Elastic(alpha=8, sigma=3), 0.5)]),
+              Compose([(Shift(1), 0.5)]), Compose([unchanged, (Affine(rotation=10), 0.5)])]
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pure_deterministic_and_dtype_preserving(transform, dtype):
+    images = np.random.default_rng(8).random((20, 28, 28)).astype(dtype)
+    kept = images.copy()
+    images.setflags(write=False)
+    first = transform(images, np.random.default_rng(9))
+    assert np.array_equal(images, kept)
+    assert first.dtype == dtype and first.shape == images.shape and first.flags.writeable
+    assert not np.shares_memory(first, images)
+    assert np.array_equal(transform(images, np.random.default_rng(9)), first)
+    assert np.array_equal(transform(images, 9), first)  # an int seeds default_rng
+    assert not np.array_equal(transform(images, np.random.default_rng(10)), first)
+    first[...] = 0.0  # the result is the caller's: the next call is unaffected
+    assert np.array_equal(transform(images, np.random.default_rng(9)), transform(kept, np.random.default_rng(9)))
+
+
+def test_compose_applies_each_step_to_the_images_its_draw_picks():
+    images = np.random.default_rng(11).random((40, 8, 8))
+    shift, affine = Shift(2), Affine(rotation=30, fill=FILL)
+    out = Compose([shift, (affine, 0.5)])(images, np.random.default_rng(12))
+    rng = np.random.default_rng(12)
+    expected = shift(images, rng)
+    picked = rng.random(40) < 0.5
+    expected[picked] = affine(expected[picked], rng)
+    assert np.array_equal(out, expected)
+    assert 5 < picked.sum() < 35
+    everything = Compose([shift, affine])(images, np.random.default_rng(12))
+    rng = np.random.default_rng(12)
+    assert np.array_equal(everything, affine(shift(images, rng), rng))
+
+
+def test_rows_are_augmented_as_images():
+    x = np.random.default_rng(13).random((6, 20)).astype(np.float32)
+    transform = Affine(rotation=45)
+    out = augment_rows(transform, x, (4, 5), np.random.default_rng(14))
+    assert out.shape == (6, 20) and out.dtype == np.float32
+    assert np.array_equal(out, transform(x.reshape(6, 4, 5), np.random.default_rng(14)).reshape(6, 20))
+    augment = RowAugment(transform, (4, 5))
+    assert np.array_equal(augment(x, np.random.default_rng(14)), out)
+    with pytest.raises(ValueError, match="x_rows"):
+        augment(x[:, :19], 0)
+    with pytest.raises(TypeError, match="x_rows"):
+        augment(x.astype(int), 0)
+    with pytest.raises(ValueError, match=r"image_shape\[1\]"):
+        RowAugment(transform, (4, 0))
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda: Shift(-1), "max_pixels"), (lambda: Affine(rotation=181), "rotation"),
+    (lambda: Affine(rotation=(10, 5)), "rotation"), (lambda: Affine(rotation=-5), "rotation"),
+    (lambda: Affine(scale=1.0), "scale"), (lambda: Affine(scale=(-1.0, 0.0)), r"scale\[0\]"),
+    (lambda: Affine(shear=90), "shear"), (lambda: Affine(translation=float("inf")), "translation"),
+    (lambda: Elastic(alpha=-1), "alpha"), (lambda: Elastic(sigma=0), "sigma"),
+    (lambda: Shift(fill=float("nan")), "fill"), (lambda: Compose([(Shift(), 1.5)]), "probability"),
+])
+def test_parameters_out_of_range_are_named(make, name):
+    with pytest.raises(ValueError, match=name):
+        make()
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda: Shift(1.5), "max_pixels"), (lambda: Affine(rotation="15"), "rotation"),
+    (lambda: Compose([3]), r"steps\[0\]"), (lambda: Compose(Shift()), "steps"),
+])
+def test_parameters_of_the_wrong_type_are_named(make, name):
+    with pytest.raises(TypeError, match=name):
+        make()
+
+
+@pytest.mark.parametrize("images, error", [
+    (np.zeros((2, 3, 3), dtype=int), TypeError), ([[[0.0]]], TypeError), (np.zeros((3, 3)), ValueError),
+    (np.zeros((2, 0, 3)), ValueError), (np.zeros((1, 2, 3, 4)), ValueError)])
+@pytest.mark.parametrize("transform", TRANSFORMS)
+def test_bad_images_are_named(images, error, transform):
+    with pytest.raises(error, match="images"):
+        transform(images, 0)
+
+
+def test_bad_rng_is_named():
+    with pytest.raises(TypeError, match="rng"):
+        Shift()(np.zeros((1, 3, 3)), np.random.RandomState(0))
+
+
+def test_tokens_parse_and_describe_round_trip():
+    augment = parse_augment(["shift:2", "affine:rot=15,scale=0.1", "elastic:alpha=34,sigma=4,p=0.5"])
+    assert augment == Compose([Shift(2), Affine(rotation=15, scale=0.1), (Elastic(34, 4), 0.5)])
+    assert describe_augment(augment) == ["shift:2", "affine:rot=15,scale=0.1", "elastic:alpha=34,sigma=4,p=0.5"]
+    odd = Compose([(Shift(3, fill=-0.4242), 0.25), Affine(rotation=(-10, 20.5), shear=5, translation=1.5),
+                   Affine(), Elastic(alpha=0.1, sigma=1e-05, fill=FILL)])
+    tokens = describe_augment(odd)
+    assert tokens == ["shift:3,fill=-0.4242,p=0.25", "affine:rot=-10..20.5,shear=5,translate=1.5", "affine",
+                      "elastic:alpha=0.1,sigma=1e-05,fill=-0.5"]
+    assert parse_augment(tokens) == odd and parse_augment(" ".join(tokens)) == odd
+    assert parse_augment("shift:max=3 affine:rotation=7,translation=2") == Compose([Shift(3), Affine(7, translation=2)])
+    assert parse_augment([]) == Compose([])
+    assert describe_augment(Shift(1)) == ["shift:1"]
+    assert describe_augment(Compose([Compose([Shift(1)]), Elastic()])) == ["shift:1", "elastic:alpha=34,sigma=4"]
+
+
+@pytest.mark.parametrize("token", ["foo:1", "shift:2.5", "affine:bogus=3", "affine:rot=200", "elastic:sigma=0",
+                                   "shift:2,max=3", "shift:p=2", "affine:rot=a..b", "shift:2,3", "Shift:2"])
+def test_bad_tokens_are_named(token):
+    with pytest.raises(ValueError, match=f"augment '{token}'"):
+        parse_augment([token])
+
+
+def test_describe_refuses_what_tokens_cannot_say():
+    with pytest.raises(ValueError, match="transform"):
+        describe_augment(Compose([lambda images, rng: images]))
+    with pytest.raises(ValueError, match="transform"):
+        describe_augment(Compose([(Compose([Shift()]), 0.5)]))
+
+
+def test_calls_share_no_buffers_and_leave_earlier_results_alone():
+    images = np.random.default_rng(3).standard_normal((40, 28, 28)).astype(np.float32)
+    augment = Compose([Shift(2), Affine(rotation=15, scale=0.1), Elastic(34, 4)])
+    first = augment(images, 5)
+    kept = first.copy()
+    second = augment(images[::-1].copy(), 6)
+    assert not np.shares_memory(first, second)
+    np.testing.assert_array_equal(first, kept)
+    np.testing.assert_array_equal(augment(images, 5), kept)
+
+
+def test_parse_fill_is_the_default_of_tokens_without_one():
+    augment = parse_augment(["shift:2", "elastic:alpha=8,fill=0.5"], fill=-0.25)
+    assert augment == Compose([Shift(2, fill=-0.25), Elastic(8, fill=0.5)])
+    assert describe_augment(augment, fill=-0.25) == ["shift:2", "elastic:alpha=8,sigma=4,fill=0.5"]
+    with pytest.raises(ValueError, match="fill"):
+        parse_augment(["shift:2"], fill=float("nan"))
