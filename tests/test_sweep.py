@@ -390,3 +390,14 @@ def test_a_trial_failing_for_its_own_reason_is_recorded_and_the_sweep_goes_on(tm
         assert rows[name]["status"] == "failed"
         assert rows[name]["message"] == "batch_size: expected at most 200, the training rows, got 500"
     assert (summary["completed"], summary["failed"], summary["best"]["trial"]) == (1, 3, "000")
+
+
+def test_a_sweep_refuses_a_non_empty_directory_that_is_not_a_sweep(tmp_path, capsys):
+    path = write(tmp_path / "sweep.toml", "[grid]\nlr = [0.1]\n")
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert cli.main(["sweep", str(path), "--out", str(out)]) == cli.EXIT_USAGE
+    assert capsys.readouterr().err == (f"fnmlp: error: --out: expected a new or empty directory, got {out}, "
+                                       "which holds notes.txt\n")
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
