@@ -25,6 +25,7 @@ from ..model.initializers import as_rng
 from ..model.kernels import loss_and_grads as _loss_and_grads
 from ..optimizers import Optimizer
 from .batches import augmented_batches
+from .compiled_step import select_step
 from .batches import gather_into_buffers as _gather_into_buffers
 from ..model.params import BatchNormState, Params, astype, check_params, check_state
 from ..model.spec import MLPSpec
@@ -367,6 +368,8 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
                                                           out=grads_out)
         opt_state = optimizer.update_flat(grads, opt_state, weights, layout)
         return (bn_state, opt_state), mean_loss * xb.shape[0], metric_totals(outputs, yb)
+
+    step = select_step(step, spec, optimizer, layout, weights, grads, batch_size, dropout_rng)
 
     def validate(carry: tuple) -> tuple:
         return inference.evaluate(spec, params, carry[0], *val) if val is not None else (np.nan, np.nan)
