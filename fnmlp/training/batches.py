@@ -19,9 +19,10 @@ def gather_into_buffers(batch_size: int, *arrays: np.ndarray) -> Callable:
     reference to its batch once it returns, and rows known to be in range. The buffers live as long
     as the gather, which one call of ``fit`` makes and drops."""
     buffers = {id(array): np.empty((batch_size, *array.shape[1:]), array.dtype) for array in arrays}
+    take = np.ndarray.take  # the method itself: np.take's wrapper costs about 0.8 us a call
 
     def gather(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        return np.take(array, rows, axis=0, out=buffers[id(array)][:rows.shape[0]], mode="wrap")
+        return take(array, rows, 0, buffers[id(array)][:rows.shape[0]], "wrap")
 
     return gather
 

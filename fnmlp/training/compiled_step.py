@@ -231,14 +231,14 @@ def _cross_entropy(buf: _Buffers, n: int) -> tuple:
     index, base, flat = buf.index[:n], buf.base[:n], grad.reshape(-1)
     column = sums[:, None]
     argmax, wrong = buf.argmax[:n], buf.wrong[:n]
-    max_reduce, add_reduce, log, take = np.maximum.reduce, np.add.reduce, np.log, np.take
-    argmax_, count, array, f64 = np.argmax, np.count_nonzero, np.array, np.float64
+    max_reduce, add_reduce, log, take = np.maximum.reduce, np.add.reduce, np.log, np.ndarray.take
+    argmax_, not_equal, count, array, f64 = np.ndarray.argmax, np.not_equal, np.count_nonzero, np.array, np.float64
 
     def loss(logits, labels):
         max_reduce(logits, axis=1, keepdims=True, out=row_max)
         _subtract(logits, row_max, out=grad)
         _add(base, labels, out=index)
-        take(flat, index, out=at, mode="wrap")
+        take(flat, index, None, at, "wrap")
         _exp(grad, out=grad)
         add_reduce(grad, axis=1, out=sums)
         loss_sum = float(add_reduce(log(sums, out=logs))) - float(add_reduce(at))
@@ -248,7 +248,7 @@ def _cross_entropy(buf: _Buffers, n: int) -> tuple:
         return loss_sum, grad
 
     def metric(logits, labels):
-        argmax_(logits, axis=1, out=argmax)
-        return array([n, count(np.not_equal(argmax, labels, out=wrong))], f64)
+        argmax_(logits, 1, argmax)
+        return array([n, count(not_equal(argmax, labels, out=wrong))], f64)
 
     return loss, metric
