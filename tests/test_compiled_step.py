@@ -129,3 +129,22 @@ def test_the_handout_network_at_its_own_sizes_trains_to_the_same_bits(monkeypatc
     runs = [_fit(spec, fnmlp.sgd(0.008, 0.9), data, compiled, monkeypatch, epochs=2, batch_size=100)
             for compiled in (True, False)]
     _assert_identical(*runs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_cross_entropy_takes_each_rows_maximum_at_its_argmax_to_the_same_bits(dtype, monkeypatch):
+    # one identity layer: the logits are the inputs, with tied maxima, zero rows and large values
+    spec = fnmlp.MLPSpec((6, 6), ["identity"])
+    rng = np.random.default_rng(2)
+    x = rng.integers(-3, 4, (96, 6)).astype(dtype)  # many ties
+    x[::7] = 0.0
+    x[1::5] *= 30.0
+    x[2::9] = -0.0
+    labels = rng.integers(0, 6, 96)
+    runs = []
+    for compiled in (True, False):
+        monkeypatch.setattr(compiled_step, "ENABLED", compiled)
+        params = fnmlp.Params(W=[np.eye(6, dtype=dtype)], b=[np.zeros(6, dtype)], gamma=[], beta=[])
+        runs.append(fnmlp.fit(spec, params, fnmlp.init_params(spec, 0)[1], fnmlp.sgd(1e-3, 0.5), (x, labels),
+                              epochs=2, batch_size=20, rng=1))
+    _assert_identical(*runs)

@@ -96,9 +96,10 @@ class _Buffers:
         self.ones = np.ones(batch_size, dtype)
         self.zeros = [np.zeros(width, dtype) for width in sizes[1:]]    # ReLU's row of zeros
         k = sizes[-1]
-        self.grad, self.row_max = rows(k), rows(1)
-        self.sums, self.logs, self.at = (np.empty(batch_size, dtype) for _ in range(3))
-        self.index, self.base = np.empty(batch_size, np.int64), np.arange(batch_size, dtype=np.int64) * k
+        self.grad = rows(k)
+        self.row_max, self.sums, self.logs, self.at = (np.empty(batch_size, dtype) for _ in range(4))
+        self.index, self.peak_index = np.empty(batch_size, np.intp), np.empty(batch_size, np.intp)
+        self.base = np.arange(batch_size, dtype=np.intp) * k
         self.argmax, self.wrong = np.empty(batch_size, np.intp), np.empty(batch_size, bool)
 
 
@@ -226,17 +227,23 @@ def _loss(spec: MLPSpec, buf: _Buffers, n: int) -> tuple:
 
 
 def _cross_entropy(buf: _Buffers, n: int) -> tuple:
-    """Softmax cross-entropy's fused loss and gradient, and its error totals, into ``buf``."""
-    grad, row_max, sums, logs, at = buf.grad[:n], buf.row_max[:n], buf.sums[:n], buf.logs[:n], buf.at[:n]
-    index, base, flat = buf.index[:n], buf.base[:n], grad.reshape(-1)
-    column = sums[:, None]
+    """Softmax cross-entropy's fused loss and gradient, and its error totals, into ``buf``.
+
+    Each row's maximum is taken at its ``argmax`` (which the error totals need anyway) rather than
+    by ``np.maximum.reduce`` over rows of ``k`` values (5x slower at (100, 10)): the same value,
+    NaN included, up to the sign of a zero maximum, which changes no loss or gradient bit."""
+    grad, peak, sums, logs, at = buf.grad[:n], buf.row_max[:n], buf.sums[:n], buf.logs[:n], buf.at[:n]
+    index, peak_index, base, flat = buf.index[:n], buf.peak_index[:n], buf.base[:n], grad.reshape(-1)
+    column, peak_column = sums[:, None], peak[:, None]
     argmax, wrong = buf.argmax[:n], buf.wrong[:n]
-    max_reduce, add_reduce, log, take = np.maximum.reduce, np.add.reduce, np.log, np.ndarray.take
-    argmax_, not_equal, count, array, f64 = np.ndarray.argmax, np.not_equal, np.count_nonzero, np.array, np.float64
+    add_reduce, log, take, argmax_ = np.add.reduce, np.log, np.ndarray.take, np.ndarray.argmax
+    not_equal, count, array, f64 = np.not_equal, np.count_nonzero, np.array, np.float64
 
     def loss(logits, labels):
-        max_reduce(logits, axis=1, keepdims=True, out=row_max)
-        _subtract(logits, row_max, out=grad)
+        argmax_(logits, 1, argmax)
+        _add(base, argmax, out=peak_index)
+        take(logits, peak_index, None, peak, "wrap")
+        _subtract(logits, peak_column, out=grad)
         _add(base, labels, out=index)
         take(flat, index, None, at, "wrap")
         _exp(grad, out=grad)
@@ -247,8 +254,7 @@ def _cross_entropy(buf: _Buffers, n: int) -> tuple:
         _divide(grad, n, out=grad)
         return loss_sum, grad
 
-    def metric(logits, labels):
-        argmax_(logits, 1, argmax)
+    def metric(logits, labels):  # after loss, whose argmax it counts
         return array([n, count(not_equal(argmax, labels, out=wrong))], f64)
 
     return loss, metric
