@@ -366,3 +366,30 @@ def test_the_pytorch_mirror_is_built_layer_by_layer_as_fnmlps_network(bench):
     assert {id(p) for p in decayed["params"]} == {id(linear.weight) for linear in mirror.linears}
     assert len(undecayed["params"]) == 3 + 2 * 2  # the biases, gamma and beta
     assert all(group["nesterov"] and group["momentum"] == recipe.momentum for group in mirror.opt.param_groups)
+
+
+def test_baseline_compares_an_epoch_with_another_checkout_in_fresh_processes(bench, capsys):
+    repository = os.path.dirname(os.path.dirname(BENCH))
+    try:
+        report = bench.main(["--baseline", repository, "--baseline-workloads", "handout", "best", "--rows", "400",
+                             "--repeats", "2", "--threads", "1", "--peers"])
+        assert fnmlp.utils.threads.num_threads() == 1
+    finally:
+        fnmlp.utils.threads.set_num_threads(None)
+    out = capsys.readouterr().out
+    assert "workloads" not in report and set(report["baseline"]) == {"handout", "best"}
+    for name, result in report["baseline"].items():
+        assert len(result["baseline"]) == len(result["this"]) == 2
+        assert all(0 < s < 60 for s in result["baseline"] + result["this"])
+        ratios = sorted(b / t for b, t in zip(result["baseline"], result["this"]))
+        assert result["ratio"] == pytest.approx((ratios[0] + ratios[1]) / 2)
+        assert f"| {name} | {result['baseline_median']:.3f} | {result['this_median']:.3f} | {result['ratio']:.2f}x |" in out
+    assert "fnmlp's elementwise pool: 1 threads" in out
+
+
+def test_baseline_child_reports_a_failing_checkout(bench, tmp_path):
+    (tmp_path / "fnmlp").mkdir()
+    (tmp_path / "fnmlp" / "__init__.py").write_text("raise ImportError('not this one')\n")
+    with pytest.raises(RuntimeError, match="handout in .* failed: .*not this one"):
+        bench.main(["--baseline", str(tmp_path), "--baseline-workloads", "handout", "--rows", "200", "--repeats", "1",
+                    "--peers"])
