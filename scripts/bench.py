@@ -52,7 +52,8 @@ Other modes (each replaces the throughput table; ``--repeats 0`` skips it too):
   memory just before the epoch.
 
 Peers that are not installed (``pip install -e '.[bench]'``) are skipped with a note. ``--json PATH``
-writes everything, per-round figures included. ``--threads N`` sets fnmlp's elementwise pool
+writes everything, per-round figures included. ``--profile`` first times the parts of an epoch
+outside the matrix products (``benchmarks.profiling.breakdown_epoch``). ``--threads N`` sets fnmlp's elementwise pool
 (``fnmlp.utils.threads``; the header prints its size), ``--blas-threads N`` NumPy's BLAS and PyTorch's
 threads. ``--profile`` prints where one fnmlp float32 epoch
 spends its time (cProfile, or ``--profiler pyinstrument``), ``--profile-recipe`` one fnmlp epoch of the
@@ -91,7 +92,7 @@ from benchmarks.memory import measure_memory, memory_child  # noqa: E402
 from benchmarks.numpy_loop import NumpyLoop  # noqa: E402,F401
 from benchmarks.peers import OPTIMIZERS, PEERS, FnmlpFit, contenders  # noqa: E402,F401
 from benchmarks.plots import plot_time_to_accuracy  # noqa: E402
-from benchmarks.profiling import profile_epoch, profile_recipe_epoch  # noqa: E402
+from benchmarks.profiling import breakdown_epoch, format_breakdown, profile_epoch, profile_recipe_epoch  # noqa: E402
 from benchmarks.recipes import (BEST_RECIPE, FnmlpRecipe, TorchRecipe, check_recipe, describe_recipe,  # noqa: E402,F401
                                 fnmlp_training, mnist_split, recipe_schedule)
 from benchmarks.report import format_report, write_json  # noqa: E402
@@ -201,6 +202,9 @@ def main(argv: Optional[list] = None) -> dict:
     if args.plot and "time_to_accuracy" in report:
         plot_time_to_accuracy(report["time_to_accuracy"], args.plot)
     if args.profile:
+        report["breakdown"] = {w.name: breakdown_epoch(w, data, seed) for w in workloads}
+        for w in workloads:
+            print("\n" + format_breakdown(w.name, report["breakdown"][w.name], -(-args.rows // w.batch_size)))
         report["profiles"] = {w.name: profile_epoch(w, data, seed, profiler=args.profiler) for w in workloads}
         for name, text in report["profiles"].items():
             print(f"\nprofile ({args.profiler}) of one fnmlp float32 epoch, {name}:\n{text}")

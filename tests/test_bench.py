@@ -247,7 +247,14 @@ def test_profile_alone_prints_where_an_epoch_goes(bench, capsys):
     assert "workloads" not in report and set(report["profiles"]) == {"handout"}
     text = report["profiles"]["handout"]
     assert "function calls" in text and "Ordered by: internal time" in text and "kernels.py" in text
-    assert text in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert text in out
+    parts = report["breakdown"]["handout"]
+    assert list(parts) == ["epoch", "products", "forward+loss+backward", "optimizer", "gather", "loop"]
+    assert parts["epoch"] > 0 and parts["products"] > 0 and parts["optimizer"] > 0 and parts["gather"] > 0
+    assert sum(parts.values()) - parts["epoch"] == pytest.approx(parts["epoch"])  # the parts add up to the epoch
+    steps = -(-512 // 100)
+    assert f"| optimizer | {1e3 * parts['optimizer'] / steps:.3f} | {parts['optimizer'] / parts['epoch']:.1%} |" in out
 
 
 @pytest.mark.parametrize("name", ["best", "handout"])
