@@ -2,6 +2,9 @@
 batches and dropout masks (drawn on the host), results equal to 1e-10 in float64 and kept in the
 data's namespace and device; resuming, checkpoints through the host, and what is refused by name."""
 
+import sys
+import types
+
 import attrs
 import numpy as np
 import pytest
@@ -116,3 +119,33 @@ def test_a_device_without_float64_trains_in_float32_and_refuses_float64():
     with pytest.raises(TypeError, match=r"^train labels: expected a dtype that array_api_strict has on device .*"
                                         r"no_float64.*got float64"):
         run(spec, (x, xs.asarray(np.ones((90, 3), np.int32), device=NO_FLOAT64)), None, None, params, state)
+
+
+def test_records_register_as_jax_pytrees_rebuilt_without_converters(monkeypatch):
+    from fnmlp.optimizers.transform import AdamState, ScheduleState, TraceState
+    from fnmlp.utils import namespace
+
+    registered = {}
+    fake_jax = types.SimpleNamespace(
+        tree_util=types.SimpleNamespace(register_pytree_node=lambda cls, *fns: registered.setdefault(cls, fns)),
+        core=types.SimpleNamespace(Tracer=type("Tracer", (), {})))
+    monkeypatch.setitem(sys.modules, "jax", fake_jax)
+    monkeypatch.setattr(namespace, "_JAX_DONE", False)
+    fnmlp.register_jax_pytrees()
+    assert {fnmlp.Params, fnmlp.BatchNormState, AdamState, TraceState, ScheduleState,
+            fnmlp.optimizers.EmptyState} <= set(registered)
+    params, _ = fnmlp.init_params(BN_SPEC, 0)
+    flatten, unflatten = registered[fnmlp.Params]
+    children, aux = flatten(params)
+    assert children == (params.W, params.b, params.gamma, params.beta)
+    placeholders = tuple((object(),) * len(field) for field in children)
+    rebuilt = unflatten(aux, placeholders)
+    assert type(rebuilt) is fnmlp.Params and rebuilt.W is placeholders[0] and rebuilt.beta is placeholders[3]
+    step_children, _ = registered[AdamState][0](AdamState(7, params, params))
+    assert step_children[0] == 7
+
+
+def test_register_jax_pytrees_without_jax_says_to_import_it(monkeypatch):
+    monkeypatch.delitem(sys.modules, "jax", raising=False)
+    with pytest.raises(ImportError, match=r"^fnmlp.register_jax_pytrees needs JAX imported first: import jax$"):
+        fnmlp.register_jax_pytrees()
