@@ -58,6 +58,8 @@ def test_fit_on_array_api_strict_matches_numpy_to_1e10(spec):
         for field in ("train_loss", "train_metric", "val_loss", "val_metric", "lr"):
             assert abs(getattr(a, field) - getattr(b, field)) <= 1e-10 * max(1.0, abs(getattr(b, field)))
     assert abs(theirs.test_loss - ours.test_loss) < 1e-10 * ours.test_loss and theirs.test_metric == ours.test_metric
+    again = fnmlp.evaluate(spec, theirs.params, theirs.bn_state, *strict(test))
+    assert abs(again[0] - ours.test_loss) < 1e-10 * ours.test_loss and again[1] == ours.test_metric
 
 
 def test_fit_from_a_checkpoint_on_the_host_continues_as_a_straight_run(tmp_path):
@@ -96,6 +98,9 @@ def test_mixed_libraries_and_devices_are_refused_before_training():
     with pytest.raises(TypeError, match=r"^validation x: expected an array on device .*CPU_DEVICE.*, as train x "
                                         r"is, got one on device .*device1"):
         run(SPEC, strict((x, y)), strict((x, y), other), None, strict(params), strict(state))
+    with pytest.raises(TypeError, match=r"^params.W\[0\]: expected an array of array_api_strict, as x is, got an "
+                                        r"array of numpy"):
+        fnmlp.evaluate(SPEC, params, state, *strict((x, y)))
     start = fnmlp.initial_state(params, state, OPTIMIZER, 90, 0)
     with pytest.raises(TypeError, match=r"^start.params.W\[0\]: expected an array of array_api_strict"):
         fnmlp.fit_from(SPEC, OPTIMIZER, start, strict((x, y)), epochs=1, batch_size=16)

@@ -19,7 +19,7 @@ import attrs
 import numpy as np
 
 from ..utils import checks as _checks
-from ..utils.namespace import is_foreign
+from ..utils.namespace import common_namespace, is_foreign
 from ..model import inference
 from ..model.flat import FlatLayout
 from ..model.initializers import as_rng
@@ -238,6 +238,8 @@ def evaluate(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: Any, ta
     _checks.instance("spec", spec, MLPSpec)
     check_params(spec, params, finite=True)
     check_state(spec, bn_state, "bn_state", finite=True)
+    common_namespace([("x", x), ("targets", targets), *namespace_step.named_arrays("params", params),
+                      *namespace_step.named_arrays("bn_state", bn_state)])
     x, targets = _check_xy("x", "targets", spec, x, targets)
     return inference.evaluate(spec, params, bn_state, x, targets)
 

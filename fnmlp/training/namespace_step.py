@@ -23,17 +23,17 @@ from ..model.spec import MLPSpec
 from ..model.tree import tree_map
 from ..optimizers import Optimizer, apply_updates
 
-__all__ = ["fit_namespace", "check_float_x", "check_xy", "RecordStep"]
+__all__ = ["named_arrays", "fit_namespace", "check_float_x", "check_xy", "RecordStep"]
 
 
-def _named(name: str, tree: Any) -> list:
+def named_arrays(name: str, tree: Any) -> list:
     """``[(name.W[0], array), ...]`` for the arrays of a record, tuple or optimizer state."""
     if isinstance(tree, np.ndarray) or namespace.is_foreign(tree):
         return [(name, tree)]
     if isinstance(tree, (tuple, list)):
-        return [pair for i, item in enumerate(tree) for pair in _named(f"{name}[{i}]", item)]
+        return [pair for i, item in enumerate(tree) for pair in named_arrays(f"{name}[{i}]", item)]
     if attrs.has(type(tree)):
-        return [pair for field in attrs.fields(type(tree)) for pair in _named(f"{name}.{field.name}",
+        return [pair for field in attrs.fields(type(tree)) for pair in named_arrays(f"{name}.{field.name}",
                                                                              getattr(tree, field.name))]
     return []
 
@@ -55,8 +55,8 @@ def fit_namespace(prefix: str, train: tuple, validation: Any, test: Any, params:
     named = [("train x", train[0]), ("train labels", train[1])]
     for name, data in (("validation", validation), ("test", test)):
         named += [(f"{name} {part}", value) for part, value in zip(("x", "labels"), _xy(data))]
-    named += _named(f"{prefix}params", params) + _named(f"{prefix}bn_state", bn_state)
-    named += _named(f"{prefix}opt_state", opt_state) if opt_state is not None else []
+    named += named_arrays(f"{prefix}params", params) + named_arrays(f"{prefix}bn_state", bn_state)
+    named += named_arrays(f"{prefix}opt_state", opt_state) if opt_state is not None else []
     xp, where = namespace.common_namespace(named)
     if xp is not np and augment is not None:
         _checks.fail(TypeError, "augment", f"None for arrays of {namespace.namespace_name(xp)} (augmentation "
