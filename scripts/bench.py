@@ -47,6 +47,11 @@ Other modes (each replaces the throughput table; ``--repeats 0`` skips it too):
 - ``--baseline DIR``: one epoch of each ``--baseline-workloads`` (``gemm``, ``handout``, ``best``: the
   ``best`` recipe's network and training) in this checkout's fnmlp and in DIR's, a fresh process per
   run, alternating for ``--repeats`` rounds; median seconds and speed-up (``benchmarks.baseline``).
+- ``--array-backend numpy torch jax cupy``: training samples per second of the gemm workload's network
+  in float32 through fnmlp on each library's arrays (PyTorch CPU tensors and CuPy through ``fnmlp.fit``,
+  JAX as a ``jax.jit``-compiled step of fnmlp's kernels), beside NumPy fnmlp and ``torch.nn``
+  (``benchmarks.array_backends``). A library asked for that cannot run here (not installed, or no GPU
+  for CuPy) gets one line and exit status 2, before anything is measured.
 - ``--memory``: the peak resident memory (``ru_maxrss``) of one float32 training epoch of each
   workload per contender (fnmlp, torch, sklearn), each in a fresh process, beside the resident
   memory just before the epoch.
@@ -86,6 +91,7 @@ sys.path.insert(0, HERE)  # the benchmarks package
 import fnmlp  # noqa: E402,F401  (tests reach fnmlp through this module)
 from fnmlp.utils import threads as fnmlp_threads  # noqa: E402
 from benchmarks.baseline import WORKLOADS as BASELINE_WORKLOADS, compare, format_comparison  # noqa: E402
+from benchmarks.array_backends import BACKENDS, run_backends, unavailable  # noqa: E402
 from benchmarks.gemm_limit import GemmLimit  # noqa: E402,F401
 from benchmarks.machine import blas_info, describe_blas, machine  # noqa: E402
 from benchmarks.memory import measure_memory, memory_child  # noqa: E402
@@ -148,6 +154,9 @@ def parse_args(argv: Optional[list]) -> argparse.Namespace:
                         help="compare one epoch of --baseline-workloads with the fnmlp checkout in DIR (e.g. a git "
                              "worktree of an older commit), a fresh process per run, --repeats rounds")
     parser.add_argument("--baseline-workloads", nargs="+", choices=BASELINE_WORKLOADS, default=list(BASELINE_WORKLOADS))
+    parser.add_argument("--array-backend", nargs="+", choices=BACKENDS, default=None, metavar="LIBRARY",
+                        help="train the gemm network through fnmlp on these libraries' arrays "
+                             f"({', '.join(BACKENDS)}) beside NumPy fnmlp and torch.nn; exit 2 if one cannot run")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--seed", type=int, default=None,
                         help="default 0; with --time-to-accuracy, the recipe's seed (fnmlp train's, 11785)")
@@ -171,12 +180,18 @@ def main(argv: Optional[list] = None) -> dict:
         result = memory_child(json.loads(args.memory_child))
         print(json.dumps(result))
         return result
+    if args.array_backend:
+        missing = unavailable(args.array_backend)
+        if missing:
+            print(missing)
+            sys.exit(2)
     blas = blas_info()
     threads = blas["threads"]
     seed = 0 if args.seed is None else args.seed
     log = (lambda message: print(message, file=sys.stderr, flush=True))
     workloads = selected_workloads(args)
-    throughput = args.repeats > 0 and not (args.time_to_accuracy or args.memory or args.profile_recipe or args.baseline)
+    throughput = args.repeats > 0 and not (args.time_to_accuracy or args.memory or args.profile_recipe
+                                           or args.array_backend or args.baseline)
     report = {"settings": {"rows": args.rows, "eval_rows": args.eval_rows, "repeats": args.repeats, "warmup": 1,
                            "tiny": args.tiny, "peers": sorted(args.peers), "optimizer": args.optimizer,
                            "dropout": list(args.dropout),
@@ -190,6 +205,9 @@ def main(argv: Optional[list] = None) -> dict:
     if args.baseline:
         report["baseline"] = compare(args.baseline, os.path.dirname(HERE), tuple(args.baseline_workloads), args.rows,
                                      max(1, args.repeats), args.threads, log)
+    if args.array_backend:
+        report["array_backends"] = run_backends(args.array_backend, make_data(args.rows, 0, seed, ("float32",)),
+                                                args.repeats, seed, threads, log)
     if args.time_to_accuracy:
         report["time_to_accuracy"] = run_time_to_accuracy(args, threads, log)
     if args.memory:

@@ -86,6 +86,9 @@ def dropout_mask_like(rng: Any, a: Any, rate: float) -> Any:
     host, then moved (the same generator state gives the same mask as for a NumPy ``a``)."""
     if type(a) is np.ndarray:
         return dropout_mask(rng, a.shape, rate, a.dtype)
+    if namespace.is_traced(a):
+        raise TypeError("rng: dropout masks are drawn on the host, which jax.jit cannot trace: "
+                        "jit a network without dropout, or draw masks outside the jitted function")
     xp = array_namespace(a)
     host = dropout_mask(rng, tuple(a.shape), rate, np.dtype(namespace.dtype_name(xp, a.dtype)))
     return xp.asarray(host, device=namespace.device(a))
@@ -229,7 +232,7 @@ def l2_penalty(spec: MLPSpec, params: Params, batch: int) -> float:
         return 0.0
     if type(params.W[0]) is not np.ndarray:
         xp = array_namespace(params.W[0])
-        return 0.5 * spec.l2 / batch * sum(float(xp.sum(W * W)) for W in params.W)
+        return 0.5 * spec.l2 / batch * sum(namespace.scalar(xp.sum(W * W)) for W in params.W)
     return 0.5 * spec.l2 / batch * sum(float(np.vdot(W, W)) for W in params.W)
 
 

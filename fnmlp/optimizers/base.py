@@ -33,6 +33,7 @@ from ..model.params import Params
 from ..model.tree import tree_leaves, tree_map
 
 
+@namespace.pytree_class
 @attrs.frozen
 class EmptyState:
     """The state of a transform that keeps none."""
@@ -210,5 +211,5 @@ def check_tree_like(name: str, tree: Any, reference: Any, finite: bool = False) 
         for field in attrs.fields(type(reference)):
             check_tree_like(f"{name}{sep}{field.name}", getattr(tree, field.name), getattr(reference, field.name),
                             finite)
-    elif isinstance(reference, numbers.Integral):
+    elif isinstance(reference, numbers.Integral) and not namespace.is_traced(tree):
         _checks.integer(name, tree, minimum=0)

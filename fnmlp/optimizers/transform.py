@@ -16,7 +16,7 @@ import attrs
 import numpy as np
 
 from ..utils import checks as _checks
-from ..utils.namespace import array_namespace, is_foreign
+from ..utils.namespace import array_namespace, is_foreign, is_traced, pytree_class
 from ..model.flat import FlatLayout
 from ..model.params import Params
 from ..model.tree import tree_leaves, tree_map
@@ -112,6 +112,7 @@ def _scale_block(updates: np.ndarray, factor: float) -> Callable:
 
 # --- Transforms ------------------------------------------------------------------------------------
 
+@pytree_class
 @attrs.frozen
 class TraceState:
     """``trace``: the momentum buffer, shaped like the parameters."""
@@ -164,6 +165,7 @@ class Trace:
         return np.add(u, np.multiply(t, self.decay), out=out)
 
 
+@pytree_class
 @attrs.frozen
 class AdamState:
     """``step``: updates done; ``mu``, ``nu``: first and second moments, shaped like the parameters."""
@@ -221,7 +223,7 @@ class ScaleByAdam:
     def _update_array_api(self, updates: Params, state: AdamState, step: int) -> tuple:
         """``update`` on another library's arrays: the same arithmetic, as new arrays."""
         xp = array_namespace(tree_leaves(updates)[0])
-        root = math.sqrt(1.0 - self.b2 ** step)
+        root = xp.sqrt(1.0 - self.b2 ** step) if is_traced(step) else math.sqrt(1.0 - self.b2 ** step)
         scaled = tree_map(lambda u: u * (1.0 - self.b1), updates)
         mu = tree_map(lambda a, m: m * self.b1 + a, scaled, state.mu)
         nu = tree_map(lambda a, n: n * self.b2 + a * a * ((1.0 - self.b2) / (1.0 - self.b1) ** 2), scaled, state.nu)
@@ -311,6 +313,7 @@ class ScaleByLearningRate:
         return self.lr
 
 
+@pytree_class
 @attrs.frozen
 class ScheduleState:
     """``step``: updates done, the argument of the next call of the schedule."""
@@ -353,6 +356,9 @@ class ScaleBySchedule:
         return self._lr(max(state.step - 1, 0))
 
     def _lr(self, step: int) -> float:
+        if is_traced(step):
+            _checks.fail(TypeError, "lr", "a constant learning rate under jax.jit (a schedule runs on the host)",
+                         _checks.describe(self.schedule))
         lr = self.schedule(step)
         try:
             lr = float(lr)
