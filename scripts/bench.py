@@ -57,7 +57,9 @@ Other modes (each replaces the throughput table; ``--repeats 0`` skips it too):
   memory just before the epoch.
 
 Peers that are not installed (``pip install -e '.[bench]'``) are skipped with a note. ``--json PATH``
-writes everything, per-round figures included. ``--profile`` first times the parts of an epoch
+writes everything, per-round figures included. ``--augment TOKEN ...`` adds ``fnmlp-augment``,
+fnmlp training on batches augmented as ``fnmlp train --augment`` says: its ratio to fnmlp is
+augmentation's cost. ``--profile`` first times the parts of an epoch
 outside the matrix products (``benchmarks.profiling.breakdown_epoch``). ``--threads N`` sets fnmlp's elementwise pool
 (``fnmlp.utils.threads``; the header prints its size), ``--blas-threads N`` NumPy's BLAS and PyTorch's
 threads. ``--profile`` prints where one fnmlp float32 epoch
@@ -131,6 +133,9 @@ def parse_args(argv: Optional[list]) -> argparse.Namespace:
     parser.add_argument("--dropout", type=float, nargs="+", default=(), metavar="RATE",
                         help="fnmlp trains with dropout, the rates as fnmlp train's --dropout takes them "
                              "(the peers train without): compare with a run without it")
+    parser.add_argument("--augment", nargs="+", default=(), metavar="TOKEN",
+                        help="add fnmlp-augment: fnmlp training on batches augmented as fnmlp train's --augment "
+                             "says; its ratio to fnmlp is augmentation's cost")
     parser.add_argument("--profile", action="store_true", help="print a profile of one fnmlp float32 epoch")
     parser.add_argument("--profile-recipe", action="store_true",
                         help="print a profile of one fnmlp epoch of the time-to-accuracy recipe on MNIST")
@@ -194,13 +199,13 @@ def main(argv: Optional[list] = None) -> dict:
                                            or args.array_backend or args.baseline)
     report = {"settings": {"rows": args.rows, "eval_rows": args.eval_rows, "repeats": args.repeats, "warmup": 1,
                            "tiny": args.tiny, "peers": sorted(args.peers), "optimizer": args.optimizer,
-                           "dropout": list(args.dropout),
+                           "dropout": list(args.dropout), "augment": list(args.augment),
                            "command": sys.argv if argv is None else argv}}
     print(f"BLAS: {describe_blas(blas)}; fnmlp's elementwise pool: {fnmlp_threads.num_threads()} threads", flush=True)
     if throughput or args.profile:
         data = make_data(args.rows, args.eval_rows, seed)
     if throughput:
-        table = contenders(threads, set(args.peers), args.optimizer, tuple(args.dropout))
+        table = contenders(threads, set(args.peers), args.optimizer, tuple(args.dropout), tuple(args.augment))
         report["workloads"] = [run_workload(w, data, table, args.repeats, seed, log) for w in workloads]
     if args.baseline:
         report["baseline"] = compare(args.baseline, os.path.dirname(HERE), tuple(args.baseline_workloads), args.rows,

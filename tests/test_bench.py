@@ -400,3 +400,17 @@ def test_baseline_child_reports_a_failing_checkout(bench, tmp_path):
     with pytest.raises(RuntimeError, match="handout in .* failed: .*not this one"):
         bench.main(["--baseline", str(tmp_path), "--baseline-workloads", "handout", "--rows", "200", "--repeats", "1",
                     "--peers"])
+
+
+def test_augment_adds_fnmlp_on_augmented_batches_whose_ratio_is_the_cost(bench, capsys):
+    report = bench.main(["--tiny", "--workloads", "gemm", "--peers", "fnmlp-augment", "--augment", "shift:2",
+                         "elastic:alpha=34,sigma=4"])
+    result = report["workloads"][0]
+    assert {"fnmlp_float32", "fnmlp-augment_float32", "fnmlp_float64", "fnmlp-augment_float64"} == set(result["train"])
+    assert report["settings"]["augment"] == ["shift:2", "elastic:alpha=34,sigma=4"]
+    ratio = result["ratios"]["fnmlp_float32/fnmlp-augment_float32"]["median"]
+    assert ratio > 0 and "fnmlp-augment" in capsys.readouterr().out
+    spec = bench.WORKLOADS["gemm"]
+    plain = bench.FnmlpFit(spec, bench.make_data(64, 8), "float32", 0)
+    augmented = bench.FnmlpFit(spec, bench.make_data(64, 8), "float32", 0, augment=("shift:2",))
+    assert plain.augment is None and augmented.augment.image_shape == (28, 28)
