@@ -30,7 +30,7 @@ from .model.network import ForwardCache, backward, backward_with_input_grad, for
 from .model.params import BatchNormState, Params, astype, check_params, check_state, init_params, param_shapes
 from .model.spec import MLPSpec
 from .model.tree import readonly, to_namespace, to_numpy, tree_allclose, tree_leaves, tree_map
-from .utils.namespace import array_namespace
+from .utils.namespace import array_namespace, register_jax_pytrees
 from . import optimizers
 from .optimizers import Optimizer, adam, adamw, sgd
 from .training import (EarlyStopping, EarlyStoppingState, EpochStats, FitResult, TrainState, TrainingDiverged,
@@ -45,6 +45,9 @@ for _name, _module in {"activations": activations, "losses": losses, "inference"
                        "gradcheck": gradcheck, "config": config}.items():
     sys.modules[f"{__name__}.{_name}"] = _module
 del _name, _module
+
+if "jax" in sys.modules:  # records are JAX pytrees once JAX is in use; fnmlp never imports it
+    register_jax_pytrees()
 
 # Files, data sets and the handout's adapter load on first use, so that ``import fnmlp`` brings in the
 # model and training layers only.
@@ -92,5 +95,5 @@ __all__ = [
     "get_activation", "register_activation", "LOSSES", "Loss", "MEAN_SQUARED_ERROR", "SOFTMAX_CROSS_ENTROPY",
     "SquaredErrorCache", "get_loss", "mean_squared_error", "mean_squared_error_grad", "register_loss",
     "GradReport", "check_activation", "check_grads", "check_loss", "export_onnx",
-    "array_namespace", "to_namespace", "to_numpy",
+    "array_namespace", "to_namespace", "to_numpy", "register_jax_pytrees",
 ]

@@ -44,12 +44,25 @@ Other modes (each replaces the throughput table; ``--repeats 0`` skips it too):
   over each peer's at every target and per epoch. ``--epochs`` (the schedule's length
   too), ``--max-seconds`` bound each run; ``--plot PATH`` draws test error against wall time;
   ``--tiny`` trains a 64-64 network of the same recipe for 2 epochs on 2,000 rows.
+- ``--baseline DIR``: one epoch of each ``--baseline-workloads`` (``gemm``, ``handout``, ``best``: the
+  ``best`` recipe's network and training) in this checkout's fnmlp and in DIR's, a fresh process per
+  run, alternating for ``--repeats`` rounds; median seconds and speed-up (``benchmarks.baseline``).
+- ``--array-backend numpy torch jax cupy``: training samples per second of the gemm workload's network
+  in float32 through fnmlp on each library's arrays (PyTorch CPU tensors and CuPy through ``fnmlp.fit``,
+  JAX as a ``jax.jit``-compiled step of fnmlp's kernels), beside NumPy fnmlp and ``torch.nn``
+  (``benchmarks.array_backends``). A library asked for that cannot run here (not installed, or no GPU
+  for CuPy) gets one line and exit status 2, before anything is measured.
 - ``--memory``: the peak resident memory (``ru_maxrss``) of one float32 training epoch of each
   workload per contender (fnmlp, torch, sklearn), each in a fresh process, beside the resident
   memory just before the epoch.
 
 Peers that are not installed (``pip install -e '.[bench]'``) are skipped with a note. ``--json PATH``
-writes everything, per-round figures included. ``--profile`` prints where one fnmlp float32 epoch
+writes everything, per-round figures included. ``--augment TOKEN ...`` adds ``fnmlp-augment``,
+fnmlp training on batches augmented as ``fnmlp train --augment`` says: its ratio to fnmlp is
+augmentation's cost. ``--profile`` first times the parts of an epoch
+outside the matrix products (``benchmarks.profiling.breakdown_epoch``). ``--threads N`` sets fnmlp's elementwise pool
+(``fnmlp.utils.threads``; the header prints its size), ``--blas-threads N`` NumPy's BLAS and PyTorch's
+threads. ``--profile`` prints where one fnmlp float32 epoch
 spends its time (cProfile, or ``--profiler pyinstrument``), ``--profile-recipe`` one fnmlp epoch of the
 time-to-accuracy recipe on MNIST. The pieces live in the ``benchmarks`` package beside this script.
 Run from the repository root::
@@ -78,13 +91,16 @@ sys.path.insert(0, os.path.dirname(HERE))  # the repository's fnmlp
 sys.path.insert(0, HERE)  # the benchmarks package
 
 import fnmlp  # noqa: E402,F401  (tests reach fnmlp through this module)
+from fnmlp.utils import threads as fnmlp_threads  # noqa: E402
+from benchmarks.baseline import WORKLOADS as BASELINE_WORKLOADS, compare, format_comparison  # noqa: E402
+from benchmarks.array_backends import BACKENDS, run_backends, unavailable  # noqa: E402
 from benchmarks.gemm_limit import GemmLimit  # noqa: E402,F401
 from benchmarks.machine import blas_info, describe_blas, machine  # noqa: E402
 from benchmarks.memory import measure_memory, memory_child  # noqa: E402
 from benchmarks.numpy_loop import NumpyLoop  # noqa: E402,F401
 from benchmarks.peers import OPTIMIZERS, PEERS, FnmlpFit, contenders  # noqa: E402,F401
 from benchmarks.plots import plot_time_to_accuracy  # noqa: E402
-from benchmarks.profiling import profile_epoch, profile_recipe_epoch  # noqa: E402
+from benchmarks.profiling import breakdown_epoch, format_breakdown, profile_epoch, profile_recipe_epoch  # noqa: E402
 from benchmarks.recipes import (BEST_RECIPE, FnmlpRecipe, TorchRecipe, check_recipe, describe_recipe,  # noqa: E402,F401
                                 fnmlp_training, mnist_split, recipe_schedule)
 from benchmarks.report import format_report, write_json  # noqa: E402
@@ -106,6 +122,8 @@ def parse_args(argv: Optional[list]) -> argparse.Namespace:
     parser.add_argument("--peers", nargs="*", choices=PEERS, default=list(PEERS),
                         help="peers to compare with (default all that are installed)")
     parser.add_argument("--threads", type=int, default=None,
+                        help="threads of fnmlp's elementwise pool (default: fnmlp's, see fnmlp.utils.threads)")
+    parser.add_argument("--blas-threads", type=int, default=None,
                         help="BLAS and PyTorch threads (default: what NumPy's BLAS uses)")
     parser.add_argument("--tiny", action="store_true",
                         help="a few seconds' run: 512 rows, 256-wide GEMM workload, 1 round; with "
@@ -115,6 +133,9 @@ def parse_args(argv: Optional[list]) -> argparse.Namespace:
     parser.add_argument("--dropout", type=float, nargs="+", default=(), metavar="RATE",
                         help="fnmlp trains with dropout, the rates as fnmlp train's --dropout takes them "
                              "(the peers train without): compare with a run without it")
+    parser.add_argument("--augment", nargs="+", default=(), metavar="TOKEN",
+                        help="add fnmlp-augment: fnmlp training on batches augmented as fnmlp train's --augment "
+                             "says; its ratio to fnmlp is augmentation's cost")
     parser.add_argument("--profile", action="store_true", help="print a profile of one fnmlp float32 epoch")
     parser.add_argument("--profile-recipe", action="store_true",
                         help="print a profile of one fnmlp epoch of the time-to-accuracy recipe on MNIST")
@@ -134,6 +155,13 @@ def parse_args(argv: Optional[list]) -> argparse.Namespace:
     parser.add_argument("--memory", action="store_true",
                         help="peak resident memory of one float32 training epoch per contender, a process each")
     parser.add_argument("--memory-child", metavar="JOB", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="compare one epoch of --baseline-workloads with the fnmlp checkout in DIR (e.g. a git "
+                             "worktree of an older commit), a fresh process per run, --repeats rounds")
+    parser.add_argument("--baseline-workloads", nargs="+", choices=BASELINE_WORKLOADS, default=list(BASELINE_WORKLOADS))
+    parser.add_argument("--array-backend", nargs="+", choices=BACKENDS, default=None, metavar="LIBRARY",
+                        help="train the gemm network through fnmlp on these libraries' arrays "
+                             f"({', '.join(BACKENDS)}) beside NumPy fnmlp and torch.nn; exit 2 if one cannot run")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--seed", type=int, default=None,
                         help="default 0; with --time-to-accuracy, the recipe's seed (fnmlp train's, 11785)")
@@ -145,32 +173,46 @@ def parse_args(argv: Optional[list]) -> argparse.Namespace:
 def main(argv: Optional[list] = None) -> dict:
     """Run what ``argv`` asks for, print the table and return the report (written to ``--json`` too)."""
     args = parse_args(argv)
-    if args.threads is not None:
+    if args.blas_threads is not None:
         try:
             from threadpoolctl import threadpool_limits
         except ImportError:
-            sys.exit("--threads needs threadpoolctl (or set OPENBLAS_NUM_THREADS before starting python)")
-        threadpool_limits(args.threads, user_api="blas")
+            sys.exit("--blas-threads needs threadpoolctl (or set OPENBLAS_NUM_THREADS before starting python)")
+        threadpool_limits(args.blas_threads, user_api="blas")
+    if args.threads is not None:
+        fnmlp_threads.set_num_threads(args.threads)
     if args.memory_child:
         result = memory_child(json.loads(args.memory_child))
         print(json.dumps(result))
         return result
+    if args.array_backend:
+        missing = unavailable(args.array_backend)
+        if missing:
+            print(missing)
+            sys.exit(2)
     blas = blas_info()
     threads = blas["threads"]
     seed = 0 if args.seed is None else args.seed
     log = (lambda message: print(message, file=sys.stderr, flush=True))
     workloads = selected_workloads(args)
-    throughput = args.repeats > 0 and not (args.time_to_accuracy or args.memory or args.profile_recipe)
+    throughput = args.repeats > 0 and not (args.time_to_accuracy or args.memory or args.profile_recipe
+                                           or args.array_backend or args.baseline)
     report = {"settings": {"rows": args.rows, "eval_rows": args.eval_rows, "repeats": args.repeats, "warmup": 1,
                            "tiny": args.tiny, "peers": sorted(args.peers), "optimizer": args.optimizer,
-                           "dropout": list(args.dropout),
+                           "dropout": list(args.dropout), "augment": list(args.augment),
                            "command": sys.argv if argv is None else argv}}
-    print(f"BLAS: {describe_blas(blas)}", flush=True)
+    print(f"BLAS: {describe_blas(blas)}; fnmlp's elementwise pool: {fnmlp_threads.num_threads()} threads", flush=True)
     if throughput or args.profile:
         data = make_data(args.rows, args.eval_rows, seed)
     if throughput:
-        table = contenders(threads, set(args.peers), args.optimizer, tuple(args.dropout))
+        table = contenders(threads, set(args.peers), args.optimizer, tuple(args.dropout), tuple(args.augment))
         report["workloads"] = [run_workload(w, data, table, args.repeats, seed, log) for w in workloads]
+    if args.baseline:
+        report["baseline"] = compare(args.baseline, os.path.dirname(HERE), tuple(args.baseline_workloads), args.rows,
+                                     max(1, args.repeats), args.threads, log)
+    if args.array_backend:
+        report["array_backends"] = run_backends(args.array_backend, make_data(args.rows, 0, seed, ("float32",)),
+                                                args.repeats, seed, threads, log)
     if args.time_to_accuracy:
         report["time_to_accuracy"] = run_time_to_accuracy(args, threads, log)
     if args.memory:
@@ -178,9 +220,14 @@ def main(argv: Optional[list] = None) -> dict:
         report["memory"] = measure_memory(workloads, args.rows, threads, seed, names, log)
     report = {"machine": machine(blas), **report}
     print(format_report(report))
+    if "baseline" in report:
+        print(f"\nagainst {args.baseline}:\n{format_comparison(report['baseline'], args.rows)}")
     if args.plot and "time_to_accuracy" in report:
         plot_time_to_accuracy(report["time_to_accuracy"], args.plot)
     if args.profile:
+        report["breakdown"] = {w.name: breakdown_epoch(w, data, seed) for w in workloads}
+        for w in workloads:
+            print("\n" + format_breakdown(w.name, report["breakdown"][w.name], -(-args.rows // w.batch_size)))
         report["profiles"] = {w.name: profile_epoch(w, data, seed, profiler=args.profiler) for w in workloads}
         for name, text in report["profiles"].items():
             print(f"\nprofile ({args.profiler}) of one fnmlp float32 epoch, {name}:\n{text}")

@@ -10,8 +10,13 @@ dropout with masks from one seed) and eval mode, loss and gradients for softmax 
 MSE (with L2), backward with the input gradient, every built-in activation and its backward,
 BatchNorm's forward and backward, three steps of SGD (Nesterov, weight decay, a schedule), Adam and
 AdamW (warm-up and cosine), ``predict`` and eval-mode loss and metric; in float64 also
-``check_grads`` (finite differences in the other library; its column is its own largest error). A
-row passes within ``--tol`` (default 1e-10 in float64, 1e-4 in float32). The exit status is 1 when
+``check_grads`` (finite differences in the other library; its column is its own largest error) and
+``fit`` (3 epochs of a BatchNorm network without dropout, SGD with Nesterov momentum, weight decay
+and a schedule: parameters, states and per-epoch losses; Adam would turn rounding differences in
+near-zero gradients into steps of the learning rate's size, about 1e-9 here). For JAX, ``jit`` rows
+compile a step of the unchecked kernels and an optimizer's ``update`` with ``jax.jit`` and compare
+three steps with the same steps run eagerly in JAX (SGD; Adam, whose step count is traced, in
+float64 only, for the reason above). A row passes within ``--tol`` (default 1e-10 in float64, 1e-4 in float32). The exit status is 1 when
 any row fails, 2 when no library could be checked.
 
 Needs array-api-compat (``pip install 'fnmlp[array-api]'``) and at least one of torch, cupy, jax;
@@ -36,6 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import fnmlp  # noqa: E402
 from fnmlp import inference, optimizers as optim  # noqa: E402
+from fnmlp.model import kernels  # noqa: E402
 
 LIBRARIES = ("torch", "cupy", "jax")
 TOLERANCES = {"float64": 1e-10, "float32": 1e-4}
@@ -139,7 +145,51 @@ def checks(xp, device, dtype: str) -> list:
     rows.append(("eval loss and metric", max(abs(a - b) / max(abs(b), 1e-300) for a, b in zip(theirs, ours))))
     if dtype == "float64":
         rows.append(("check_grads (own largest error)", fnmlp.check_grads(spec, *moved, there(y), rng=8, max_coords=25).max_error))
+        rows.append(("fit (3 epochs, no dropout)", fit_difference(there)))
+    if getattr(xp, "__name__", "").startswith("jax"):
+        rows.append(("jit: 3 steps of sgd (vs eager jax)", jit_difference(there, dtype, fnmlp.sgd(0.05, 0.9, True, 1e-3))))
+        if dtype == "float64":
+            rows.append(("jit: 3 steps of adam (vs eager jax)", jit_difference(there, dtype, fnmlp.adam(1e-3))))
     return rows
+
+
+def fit_difference(there) -> float:
+    """``fit`` for 3 epochs in the other library against NumPy's: parameters, BatchNorm and optimizer
+    states, and each epoch's training and validation loss."""
+    spec = fnmlp.MLPSpec((20, 32, 16, 4), ("gelu", "relu", "identity"), num_bn_layers=2, l2=1e-3)
+    params, state = fnmlp.init_params(spec, 1, weight_init="he")
+    rng = np.random.default_rng(9)
+    train, val = (rng.normal(size=(256, 20)), rng.integers(0, 4, 256)), (rng.normal(size=(64, 20)), rng.integers(0, 4, 64))
+    opt = fnmlp.sgd(SCHEDULE, momentum=0.9, nesterov=True, weight_decay=1e-3)
+    ours = fnmlp.fit(spec, params, state, opt, train, val, epochs=3, batch_size=32, rng=3)
+    theirs = fnmlp.fit(spec, *there((params, state)), opt, there(train), there(val), epochs=3, batch_size=32, rng=3)
+    records = (ours.final.params, ours.final.bn_state, ours.final.opt_state)
+    history = max(abs(a - b) / abs(b) for h, g in zip(theirs.history, ours.history)
+                  for a, b in ((h.train_loss, g.train_loss), (h.val_loss, g.val_loss)))
+    return max(difference((theirs.final.params, theirs.final.bn_state, theirs.final.opt_state), records), history)
+
+
+def jit_difference(there, dtype: str, opt) -> float:
+    """Three steps of a ``jax.jit``-compiled function of the kernels and ``Optimizer.update`` against the
+    same steps in eager JAX (no dropout: its masks are drawn on the host)."""
+    import jax
+
+    spec = fnmlp.MLPSpec((20, 32, 16, 4), ("gelu", "relu", "identity"), num_bn_layers=1, l2=1e-3)
+    params, state = fnmlp.init_params(spec, 1, weight_init="he", dtype=dtype)
+    rng = np.random.default_rng(10)
+    x, y = there(rng.normal(size=(64, 20)).astype(dtype)), there(rng.integers(0, 4, 64))
+
+    def step(params, bn_state, opt_state, xb, yb):
+        loss, _, grads, bn_state = kernels.loss_and_grads(spec, params, bn_state, xb, yb)
+        params, opt_state = opt.update(grads, opt_state, params)
+        return params, bn_state, opt_state, loss
+
+    compiled = jax.jit(step)
+    eager = jitted = (*there((params, state)), opt.init(there(params)))
+    for _ in range(3):
+        *eager, eager_loss = step(*eager, x, y)
+        *jitted, jitted_loss = compiled(*jitted, x, y)
+    return max(difference(jitted, fnmlp.to_numpy(eager)), abs(float(jitted_loss) - eager_loss) / abs(eager_loss))
 
 
 def main(argv=None) -> int:

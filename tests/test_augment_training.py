@@ -134,9 +134,10 @@ def test_the_configuration_keeps_checked_tokens():
         TrainConfig(augment=[2])
 
 
-def test_best_aug_is_best_with_augmentation_and_more_epochs():
+def test_best_aug_is_best_with_augmentation_lighter_dropout_and_more_epochs():
     best, aug = RECIPES["best"], RECIPES["best-aug"]
-    assert attrs.evolve(aug, epochs=best.epochs, augment=()) == best and aug.epochs > best.epochs
+    assert attrs.evolve(aug, epochs=best.epochs, augment=(), dropout=best.dropout) == best
+    assert (aug.epochs, aug.dropout, best.dropout) == (90, (0.1, 0.3), (0.2, 0.5))
     assert [token.split(":")[0] for token in aug.augment] == ["shift", "affine", "elastic"]
     assert "--augment shift:2,p=0.5 affine:rot=10,scale=0.1,p=0.5 elastic:alpha=34,sigma=4,p=0.5" in describe_recipe(aug)
 
@@ -203,3 +204,28 @@ def test_sweep_files_take_augmentation_in_base_and_grid():
                         ["options"]).augment == ("shift:2",)
     with pytest.raises(SweepError, match=r"^s.toml: grid.augment\[1\]: 'blur': expected a transform among"):
         make_plan({"grid": {"augment": [["shift:1"], ["blur"]]}}, "s.toml")
+
+
+def test_show_augment_draws_sixteen_draws_beside_the_original(tmp_path, monkeypatch):
+    import fnmlp.plots.augment as picture
+    from fnmlp.runs import preview
+    from fnmlp.training.config import TrainConfig
+
+    drawn = {}
+    monkeypatch.setattr(picture, "plot_augment", lambda images, path, title="": drawn.update(images=images, title=title))
+    preview.show_augment(TrainConfig(augment=("shift:2",), limit=200), tmp_path)
+    images = drawn["images"]
+    assert images.shape == (17, 28, 28) and drawn["title"] == "shift:2"
+    assert images.min() >= -1e-6 and images.max() <= 1 + 1e-6
+    # a shift of at most 2 pixels keeps every draw's ink within 2 rows and columns of the original's
+    ink = images > 0.5
+    rows = [np.flatnonzero(tile.any(axis=1)) for tile in ink]
+    assert all(abs(r[0] - rows[0][0]) <= 2 and abs(r[-1] - rows[0][-1]) <= 2 for r in rows[1:])
+    assert sum(not np.array_equal(tile, images[0]) for tile in images[1:]) >= 12
+
+
+def test_augment_picture_is_the_original_beside_a_four_by_four_grid(tmp_path):
+    plot_augment(np.zeros((17, 6, 6)), tmp_path / "a.png", title="t")
+    header = (tmp_path / "a.png").read_bytes()[16:24]
+    width, height = int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")
+    assert (width, height) == (round(5.2 * 1.3 * 100), round(4 * 1.3 * 100 + 40))

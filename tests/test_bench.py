@@ -247,7 +247,14 @@ def test_profile_alone_prints_where_an_epoch_goes(bench, capsys):
     assert "workloads" not in report and set(report["profiles"]) == {"handout"}
     text = report["profiles"]["handout"]
     assert "function calls" in text and "Ordered by: internal time" in text and "kernels.py" in text
-    assert text in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert text in out
+    parts = report["breakdown"]["handout"]
+    assert list(parts) == ["epoch", "products", "forward+loss+backward", "optimizer", "gather", "loop"]
+    assert parts["epoch"] > 0 and parts["products"] > 0 and parts["optimizer"] > 0 and parts["gather"] > 0
+    assert sum(parts.values()) - parts["epoch"] == pytest.approx(parts["epoch"])  # the parts add up to the epoch
+    steps = -(-512 // 100)
+    assert f"| optimizer | {1e3 * parts['optimizer'] / steps:.3f} | {parts['optimizer'] / parts['epoch']:.1%} |" in out
 
 
 @pytest.mark.parametrize("name", ["best", "handout"])
@@ -366,3 +373,44 @@ def test_the_pytorch_mirror_is_built_layer_by_layer_as_fnmlps_network(bench):
     assert {id(p) for p in decayed["params"]} == {id(linear.weight) for linear in mirror.linears}
     assert len(undecayed["params"]) == 3 + 2 * 2  # the biases, gamma and beta
     assert all(group["nesterov"] and group["momentum"] == recipe.momentum for group in mirror.opt.param_groups)
+
+
+def test_baseline_compares_an_epoch_with_another_checkout_in_fresh_processes(bench, capsys):
+    repository = os.path.dirname(os.path.dirname(BENCH))
+    try:
+        report = bench.main(["--baseline", repository, "--baseline-workloads", "handout", "best", "--rows", "400",
+                             "--repeats", "2", "--threads", "1", "--peers"])
+        assert fnmlp.utils.threads.num_threads() == 1
+    finally:
+        fnmlp.utils.threads.set_num_threads(None)
+    out = capsys.readouterr().out
+    assert "workloads" not in report and set(report["baseline"]) == {"handout", "best"}
+    for name, result in report["baseline"].items():
+        assert len(result["baseline"]) == len(result["this"]) == 2
+        assert all(0 < s < 60 for s in result["baseline"] + result["this"])
+        ratios = sorted(b / t for b, t in zip(result["baseline"], result["this"]))
+        assert result["ratio"] == pytest.approx((ratios[0] + ratios[1]) / 2)
+        assert f"| {name} | {result['baseline_median']:.3f} | {result['this_median']:.3f} | {result['ratio']:.2f}x |" in out
+    assert "fnmlp's elementwise pool: 1 threads" in out
+
+
+def test_baseline_child_reports_a_failing_checkout(bench, tmp_path):
+    (tmp_path / "fnmlp").mkdir()
+    (tmp_path / "fnmlp" / "__init__.py").write_text("raise ImportError('not this one')\n")
+    with pytest.raises(RuntimeError, match="handout in .* failed: .*not this one"):
+        bench.main(["--baseline", str(tmp_path), "--baseline-workloads", "handout", "--rows", "200", "--repeats", "1",
+                    "--peers"])
+
+
+def test_augment_adds_fnmlp_on_augmented_batches_whose_ratio_is_the_cost(bench, capsys):
+    report = bench.main(["--tiny", "--workloads", "gemm", "--peers", "fnmlp-augment", "--augment", "shift:2",
+                         "elastic:alpha=34,sigma=4"])
+    result = report["workloads"][0]
+    assert {"fnmlp_float32", "fnmlp-augment_float32", "fnmlp_float64", "fnmlp-augment_float64"} == set(result["train"])
+    assert report["settings"]["augment"] == ["shift:2", "elastic:alpha=34,sigma=4"]
+    ratio = result["ratios"]["fnmlp_float32/fnmlp-augment_float32"]["median"]
+    assert ratio > 0 and "fnmlp-augment" in capsys.readouterr().out
+    spec = bench.WORKLOADS["gemm"]
+    plain = bench.FnmlpFit(spec, bench.make_data(64, 8), "float32", 0)
+    augmented = bench.FnmlpFit(spec, bench.make_data(64, 8), "float32", 0, augment=("shift:2",))
+    assert plain.augment is None and augmented.augment.image_shape == (28, 28)

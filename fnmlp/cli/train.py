@@ -19,7 +19,7 @@ import attrs
 from ..model.activations import ACTIVATIONS
 from ..model.initializers import SCALES
 from ..runs.lock import RunLocked
-from ..runs.preview import AUGMENT_PICTURE, PREVIEW_TILES, show_augment
+from ..runs.preview import AUGMENT_PICTURE, PREVIEW_DRAWS, show_augment
 from ..runs.train import RunError, recipe_config, resume_run, train_run
 from ..training.config import OPTIMIZERS, RECIPES, SCHEDULES, ConfigError, TrainConfig
 from .common import EXIT_DIVERGED, EXIT_INTERRUPTED, UsageError, flag, integer, number
@@ -101,7 +101,7 @@ def add_parser(commands: Any) -> None:
     option(files, "--limit", "use only the first N rows of each split, for quick trials", type=integer, metavar="N")
     option(files, "--out", "output directory; the default is runs/<timestamp>", metavar="DIR")
     option(files, "--show-augment", f"write {AUGMENT_PICTURE} (the first training image and "
-           f"{PREVIEW_TILES - 1} draws of --augment on it) into --out, or the current directory, and exit "
+           f"{PREVIEW_DRAWS} draws of --augment on it) into --out, or the current directory, and exit "
            "without training", action="store_true")
     files.add_argument("--resume", default=None, metavar="DIR",
                        help="continue the run in DIR from its last checkpoint, with its own options")

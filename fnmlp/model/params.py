@@ -18,6 +18,7 @@ from .spec import MLPSpec
 from .tree import readonly_tuple, to_namespace, tree_map
 
 
+@namespace.pytree_class
 @attrs.frozen(eq=False)
 class Params:
     """Trainable arrays. For layer ``i`` of a spec with sizes ``n``:
@@ -33,6 +34,7 @@ class Params:
     beta: tuple = attrs.field(default=(), converter=readonly_tuple)
 
 
+@namespace.pytree_class
 @attrs.frozen(eq=False)
 class BatchNormState:
     """BatchNorm running statistics, ``(n[i+1],)`` each for ``i < num_bn_layers``.

@@ -6,7 +6,12 @@ earlier transform made of them) to new updates, as optax's ``GradientTransformat
 also offer ``update_flat(updates, state, params, layout) -> new_state``, the same step on flat
 buffers (``fnmlp.flat.FlatLayout``): ``updates`` (1-D) becomes the new updates and the state's
 buffers the new ones, in place; ``fit`` uses it, and ``flat_update`` falls back to ``update`` for a
-transform without one. Transforms check nothing: ``Optimizer.update`` checks, then runs them.
+transform without one. An elementwise transform also offers ``flat_block(updates, state, params,
+layout) -> (block, new_state)``: ``block(start, stop)`` does the step on ``[start, stop)`` of the
+buffers. A chain of such transforms, and the parameters' update after it, then run block after block
+(each block's buffers stay in the cache through the whole chain), on every thread of
+``fnmlp.utils.threads`` (elementwise work: the same bits on any number of threads). Transforms check
+nothing: ``Optimizer.update`` checks, then runs them.
 
 ``init`` and ``update`` work on arrays of any array-API library (all of one library and device): the
 state takes the parameters' namespace and device. ``update_flat`` is NumPy's (``fit``'s fast path).
@@ -22,12 +27,13 @@ import attrs
 import numpy as np
 
 from ..utils import checks as _checks
-from ..utils import namespace
+from ..utils import namespace, threads
 from ..model.flat import FlatLayout
 from ..model.params import Params
 from ..model.tree import tree_leaves, tree_map
 
 
+@namespace.pytree_class
 @attrs.frozen
 class EmptyState:
     """The state of a transform that keeps none."""
@@ -52,6 +58,25 @@ def flat_update(transform: Any, updates: np.ndarray, state: Any, params: np.ndar
                                               layout.unflatten(params))
     updates[...] = layout.flatten(new_updates)
     return layout.flatten_tree(new_state)
+
+
+BLOCK = 32768  # elements of each buffer a block step works on: a few of them fit in a core's L2 cache
+
+
+def run_blocks(block: Any, size: int) -> None:
+    """``block(start, stop)`` over ``range(size)`` in blocks of ``BLOCK``, a contiguous part of them
+    on each thread."""
+    def part(start: int, stop: int) -> None:
+        for begin in range(start, stop, BLOCK):
+            block(begin, min(begin + BLOCK, stop))
+    threads.for_parts(size, part)
+
+
+def flat_block(transform: Any, updates: np.ndarray, state: Any, params: np.ndarray, layout: FlatLayout) -> Any:
+    """``(block, new_state)`` of ``transform``'s ``flat_block``, or ``None`` when it has none (its
+    step is not elementwise)."""
+    method = getattr(transform, "flat_block", None)
+    return None if method is None else method(updates, state, params, layout)
 
 
 def last_learning_rate(transform: Any, state: Any) -> float:
@@ -107,8 +132,17 @@ class Optimizer:
     def update_flat(self, grads: np.ndarray, opt_state: Any, params: np.ndarray, layout: FlatLayout) -> Any:
         """``update`` on flat buffers the caller owns, unchecked: ``grads`` becomes the updates,
         ``params`` the new parameters, and the state's buffers the new ones; returns the new state."""
-        new_state = flat_update(self.transform, grads, opt_state, params, layout)
-        params += grads
+        blocked = flat_block(self.transform, grads, opt_state, params, layout)
+        if blocked is None:
+            new_state = flat_update(self.transform, grads, opt_state, params, layout)
+            params += grads
+            return new_state
+        step, new_state = blocked
+
+        def block(start: int, stop: int) -> None:
+            step(start, stop)
+            params[start:stop] += grads[start:stop]
+        run_blocks(block, layout.size)
         return new_state
 
     def learning_rate(self, opt_state: Any) -> float:
@@ -177,5 +211,5 @@ def check_tree_like(name: str, tree: Any, reference: Any, finite: bool = False) 
         for field in attrs.fields(type(reference)):
             check_tree_like(f"{name}{sep}{field.name}", getattr(tree, field.name), getattr(reference, field.name),
                             finite)
-    elif isinstance(reference, numbers.Integral):
+    elif isinstance(reference, numbers.Integral) and not namespace.is_traced(tree):
         _checks.integer(name, tree, minimum=0)

@@ -11,7 +11,7 @@ import numpy as np
 from ..utils import checks as _checks
 from ..model.flat import FlatLayout
 from ..model.params import Params
-from .base import flat_update, last_learning_rate
+from .base import flat_block, flat_update, last_learning_rate, run_blocks
 
 
 def _transforms(value: Any) -> tuple:
@@ -41,8 +41,25 @@ class Chain:
         return updates, tuple(new_state)
 
     def update_flat(self, updates: np.ndarray, state: tuple, params: np.ndarray, layout: FlatLayout) -> tuple:
+        blocked = self.flat_block(updates, state, params, layout)
+        if blocked is not None:
+            run_blocks(blocked[0], layout.size)
+            return blocked[1]
         return tuple(flat_update(transform, updates, inner, params, layout)
                      for transform, inner in zip(self.transforms, state))
+
+    def flat_block(self, updates: np.ndarray, state: tuple, params: np.ndarray, layout: FlatLayout) -> Any:
+        """Every transform's block in turn on each block, or ``None`` unless all are elementwise."""
+        blocked = [flat_block(transform, updates, inner, params, layout)
+                   for transform, inner in zip(self.transforms, state)]
+        if any(b is None for b in blocked):
+            return None
+        steps = tuple(step for step, _ in blocked)
+
+        def block(start: int, stop: int) -> None:
+            for step in steps:
+                step(start, stop)
+        return block, tuple(new for _, new in blocked)
 
     def last_learning_rate(self, state: tuple) -> float:
         for transform, inner in zip(self.transforms, state):

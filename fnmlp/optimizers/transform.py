@@ -16,11 +16,11 @@ import attrs
 import numpy as np
 
 from ..utils import checks as _checks
-from ..utils.namespace import array_namespace, is_foreign
+from ..utils.namespace import array_namespace, is_foreign, is_traced, pytree_class
 from ..model.flat import FlatLayout
 from ..model.params import Params
 from ..model.tree import tree_leaves, tree_map
-from .base import EmptyState, zeros_like
+from .base import EmptyState, run_blocks, zeros_like
 
 
 # --- Masks: which arrays weight decay touches ----------------------------------------------------
@@ -96,8 +96,23 @@ def _on_numpy(tree: Params) -> bool:
     return not leaves or not is_foreign(leaves[0])
 
 
+def _blocked(transform: Any, updates: np.ndarray, state: Any, params: np.ndarray, layout: FlatLayout) -> Any:
+    """``transform.update_flat`` through its ``flat_block``: the blocks run, the new state returned."""
+    block, new_state = transform.flat_block(updates, state, params, layout)
+    run_blocks(block, layout.size)
+    return new_state
+
+
+def _scale_block(updates: np.ndarray, factor: float) -> Callable:
+    def block(start: int, stop: int) -> None:
+        u = updates[start:stop]
+        np.multiply(u, factor, out=u)
+    return block
+
+
 # --- Transforms ------------------------------------------------------------------------------------
 
+@pytree_class
 @attrs.frozen
 class TraceState:
     """``trace``: the momentum buffer, shaped like the parameters."""
@@ -125,9 +140,16 @@ class Trace:
                         updates, trace), TraceState(trace)
 
     def update_flat(self, updates: np.ndarray, state: TraceState, params: np.ndarray, layout: FlatLayout) -> TraceState:
-        self._trace(updates, state.trace, state.trace)
-        self._out(updates, state.trace, updates)
-        return state
+        return _blocked(self, updates, state, params, layout)
+
+    def flat_block(self, updates: np.ndarray, state: TraceState, params: np.ndarray, layout: FlatLayout) -> tuple:
+        trace = state.trace
+
+        def block(start: int, stop: int) -> None:
+            u, t = updates[start:stop], trace[start:stop]
+            self._trace(u, t, t)
+            self._out(u, t, u)
+        return block, state
 
     def _trace(self, u, t, out):
         np.multiply(t, self.decay, out=out)
@@ -143,6 +165,7 @@ class Trace:
         return np.add(u, np.multiply(t, self.decay), out=out)
 
 
+@pytree_class
 @attrs.frozen
 class AdamState:
     """``step``: updates done; ``mu``, ``nu``: first and second moments, shaped like the parameters."""
@@ -183,17 +206,24 @@ class ScaleByAdam:
         return new, AdamState(step, mu, nu)
 
     def update_flat(self, updates: np.ndarray, state: AdamState, params: np.ndarray, layout: FlatLayout) -> AdamState:
+        return _blocked(self, updates, state, params, layout)
+
+    def flat_block(self, updates: np.ndarray, state: AdamState, params: np.ndarray, layout: FlatLayout) -> tuple:
         step = state.step + 1
-        np.multiply(updates, 1.0 - self.b1, out=updates)
-        self._mu(updates, state.mu, state.mu)
-        self._nu(self._square(updates, updates), state.nu, state.nu)
-        self._direction(state.mu, state.nu, step, updates)
-        return AdamState(step, state.mu, state.nu)
+        mu, nu = state.mu, state.nu
+
+        def block(start: int, stop: int) -> None:
+            u, m, n = updates[start:stop], mu[start:stop], nu[start:stop]
+            np.multiply(u, 1.0 - self.b1, out=u)
+            self._mu(u, m, m)
+            self._nu(self._square(u, u), n, n)
+            self._direction(m, n, step, u)
+        return block, AdamState(step, mu, nu)
 
     def _update_array_api(self, updates: Params, state: AdamState, step: int) -> tuple:
         """``update`` on another library's arrays: the same arithmetic, as new arrays."""
         xp = array_namespace(tree_leaves(updates)[0])
-        root = math.sqrt(1.0 - self.b2 ** step)
+        root = xp.sqrt(1.0 - self.b2 ** step) if is_traced(step) else math.sqrt(1.0 - self.b2 ** step)
         scaled = tree_map(lambda u: u * (1.0 - self.b1), updates)
         mu = tree_map(lambda a, m: m * self.b1 + a, scaled, state.mu)
         nu = tree_map(lambda a, n: n * self.b2 + a * a * ((1.0 - self.b2) / (1.0 - self.b1) ** 2), scaled, state.nu)
@@ -243,9 +273,17 @@ class AddDecayedWeights:
         return _masked_map(lambda u, p: self._add(u, p, np.empty_like(u)), self.mask, updates, params), state
 
     def update_flat(self, updates: np.ndarray, state: EmptyState, params: np.ndarray, layout: FlatLayout) -> EmptyState:
-        for start, stop in _masked_slices(self.mask, layout):
-            self._add(updates[start:stop], params[start:stop], updates[start:stop])
-        return state
+        return _blocked(self, updates, state, params, layout)
+
+    def flat_block(self, updates: np.ndarray, state: EmptyState, params: np.ndarray, layout: FlatLayout) -> tuple:
+        ranges = _masked_slices(self.mask, layout)
+
+        def block(start: int, stop: int) -> None:
+            for first, last in ranges:
+                first, last = max(first, start), min(last, stop)
+                if first < last:
+                    self._add(updates[first:last], params[first:last], updates[first:last])
+        return block, state
 
     def _add(self, u, p, out):
         return np.add(u, np.multiply(p, self.weight_decay), out=out)
@@ -266,13 +304,16 @@ class ScaleByLearningRate:
         return tree_map(lambda u: np.multiply(u, -self.lr), updates), state
 
     def update_flat(self, updates: np.ndarray, state: EmptyState, params: np.ndarray, layout: FlatLayout) -> EmptyState:
-        np.multiply(updates, -self.lr, out=updates)
-        return state
+        return _blocked(self, updates, state, params, layout)
+
+    def flat_block(self, updates: np.ndarray, state: EmptyState, params: np.ndarray, layout: FlatLayout) -> tuple:
+        return _scale_block(updates, -self.lr), state
 
     def last_learning_rate(self, state: EmptyState) -> float:
         return self.lr
 
 
+@pytree_class
 @attrs.frozen
 class ScheduleState:
     """``step``: updates done, the argument of the next call of the schedule."""
@@ -306,13 +347,18 @@ class ScaleBySchedule:
 
     def update_flat(self, updates: np.ndarray, state: ScheduleState, params: np.ndarray,
                     layout: FlatLayout) -> ScheduleState:
-        np.multiply(updates, -self._lr(state.step), out=updates)
-        return ScheduleState(state.step + 1)
+        return _blocked(self, updates, state, params, layout)
+
+    def flat_block(self, updates: np.ndarray, state: ScheduleState, params: np.ndarray, layout: FlatLayout) -> tuple:
+        return _scale_block(updates, -self._lr(state.step)), ScheduleState(state.step + 1)
 
     def last_learning_rate(self, state: ScheduleState) -> float:
         return self._lr(max(state.step - 1, 0))
 
     def _lr(self, step: int) -> float:
+        if is_traced(step):
+            _checks.fail(TypeError, "lr", "a constant learning rate under jax.jit (a schedule runs on the host)",
+                         _checks.describe(self.schedule))
         lr = self.schedule(step)
         try:
             lr = float(lr)

@@ -41,6 +41,7 @@ from ..optimizers import EmptyState, Optimizer, TraceState, sgd
 from ..optimizers.serialization import STATES, from_json, state_from_json, state_to_json, to_json
 from ..model.params import BatchNormState, Params, check_params, check_state, param_shapes
 from ..model.spec import MLPSpec
+from ..model.tree import to_numpy
 from ..training.loop import EarlyStoppingState, TrainState
 
 __all__ = ["save_params", "load_params", "save_checkpoint", "load_checkpoint", "save_train_state",
@@ -70,10 +71,12 @@ def save_checkpoint(path: PathLike, spec: MLPSpec, params: Params, state: BatchN
 
     ``path`` gets exactly that name (no ``.npz`` is appended). ``meta`` (default ``{}``) is any dict
     ``json.dumps`` accepts; it loads back as JSON gives it (tuples become lists, NaN stays NaN).
-    Arrays keep their dtypes. Raises ``TypeError``/``ValueError`` before writing anything when an
-    argument is wrong.
+    Arrays keep their dtypes; another library's arrays are written as NumPy's (copied to the host),
+    and load back as NumPy arrays (``fnmlp.to_namespace`` moves them back). Raises
+    ``TypeError``/``ValueError`` before writing anything when an argument is wrong.
     """
     path = _save_path(path)
+    params, state, opt_state = to_numpy((params, state, opt_state))
     _check_arrays(spec, params, state, opt_state, "", "state")
     opt_json, opt_arrays = _opt_state_json(opt_state, "opt_state")
     header = _header(spec, meta, opt_json)
@@ -89,12 +92,13 @@ def save_train_state(path: PathLike, spec: MLPSpec, optimizer: Optimizer, train_
     BatchNorm and optimizer states, epoch, row ``order``, its generators (``rng``, ``dropout_rng`` and
     ``augment_rng``: NumPy ``RandomState`` or ``Generator``, stored as their bit generators' states)
     and its early-stopping state. Call it
-    from ``fit``'s ``on_epoch``.
+    from ``fit``'s ``on_epoch``. Another library's arrays are written as NumPy's (see ``save_checkpoint``).
     """
     path = _save_path(path)
     _checks.instance("spec", spec, MLPSpec)
     _checks.instance("optimizer", optimizer, Optimizer)
     _checks.instance("train_state", train_state, TrainState)
+    train_state = to_numpy(train_state)
     _check_arrays(spec, train_state.params, train_state.bn_state, None, "train_state.", "bn_state")
     optimizer.check_state("train_state.opt_state", train_state.opt_state, train_state.params)
     optimizer_json = to_json(optimizer)

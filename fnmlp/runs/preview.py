@@ -13,17 +13,17 @@ from ..training.config import ConfigError, TrainConfig
 from .augmentation import row_augment
 from .train import RunError, check_dataset, load_splits
 
-__all__ = ["AUGMENT_PICTURE", "PREVIEW_TILES", "show_augment"]
+__all__ = ["AUGMENT_PICTURE", "PREVIEW_DRAWS", "show_augment"]
 
 AUGMENT_PICTURE = "augment.png"
-PREVIEW_TILES = 16  # the original and 15 draws: a 4 x 4 grid
+PREVIEW_DRAWS = 16  # a 4 x 4 grid beside the original
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 
 def show_augment(config: TrainConfig, directory: PathLike) -> Path:
     """Draw ``augment.png`` in ``directory`` (created if missing): the first training image of
-    ``config``'s data set and ``PREVIEW_TILES - 1`` draws of ``config.augment`` on it (from
+    ``config``'s data set and ``PREVIEW_DRAWS`` draws of ``config.augment`` on it (from
     ``config.seed``), in pixel values. Returns the picture's path. Raises ``ConfigError`` naming
     ``augment`` when ``config`` has none or its data set has no square images, ``RunError`` naming
     ``directory`` when it cannot be made."""
@@ -35,7 +35,7 @@ def show_augment(config: TrainConfig, directory: PathLike) -> Path:
     dataset, splits = load_splits(config)
     first = splits["train"].x[:1]
     augment = row_augment(config, first.shape[1], dataset.pixel_mean, dataset.pixel_std)
-    draws = augment(np.repeat(first, PREVIEW_TILES - 1, axis=0), np.random.default_rng(config.seed))
+    draws = augment(np.repeat(first, PREVIEW_DRAWS, axis=0), np.random.default_rng(config.seed))
     pixels = np.concatenate([first, draws]) * dataset.pixel_std + dataset.pixel_mean
     directory = Path(directory)
     try:

@@ -25,7 +25,7 @@ from .report import TRIAL_FILE, greater_is_better, read_json, write_csv, write_j
 
 __all__ = ["INSTALL_HINT", "connect", "execute", "run_trial"]
 
-BLAS_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+BLAS_ENV = {"FNMLP_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
             "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
 ALLOWED_FAILURES = 3
 TASK_RETRIES = 2

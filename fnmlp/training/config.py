@@ -356,8 +356,9 @@ RECIPES = {
                         optimizer="sgd", lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4,
                         schedule="cosine", epochs=50, batch_size=128, dtype="float32"),
 }
-# best, trained longer on augmented images; its settings are a first guess, not yet tuned or measured
-RECIPES["best-aug"] = attrs.evolve(RECIPES["best"], epochs=100, augment=(
+# best, on augmented images, with lighter dropout (the augmentation regularises too) and 90 epochs;
+# the README's "Augmentation" section gives its test error over three seeds and its time
+RECIPES["best-aug"] = attrs.evolve(RECIPES["best"], dropout=(0.1, 0.3), epochs=90, augment=(
     "shift:2,p=0.5", "affine:rot=10,scale=0.1,p=0.5", "elastic:alpha=34,sigma=4,p=0.5"))
 
 

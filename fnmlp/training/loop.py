@@ -19,6 +19,7 @@ import attrs
 import numpy as np
 
 from ..utils import checks as _checks
+from ..utils.namespace import common_namespace, is_foreign
 from ..model import inference
 from ..model.flat import FlatLayout
 from ..model.initializers import as_rng
@@ -31,6 +32,7 @@ from ..model.params import BatchNormState, Params, astype, check_params, check_s
 from ..model.spec import MLPSpec
 from ..model.tree import readonly
 from .early_stopping import EarlyStopping, EarlyStoppingState, patience_ran_out, watch
+from . import namespace_step
 
 
 @attrs.frozen
@@ -237,6 +239,8 @@ def evaluate(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: Any, ta
     _checks.instance("spec", spec, MLPSpec)
     check_params(spec, params, finite=True)
     check_state(spec, bn_state, "bn_state", finite=True)
+    common_namespace([("x", x), ("targets", targets), *namespace_step.named_arrays("params", params),
+                      *namespace_step.named_arrays("bn_state", bn_state)])
     x, targets = _check_xy("x", "targets", spec, x, targets)
     return inference.evaluate(spec, params, bn_state, x, targets)
 
@@ -297,6 +301,7 @@ def fit(spec: MLPSpec, params: Params, bn_state: BatchNormState, optimizer: Opti
     check_params(spec, params, finite=True)
     check_state(spec, bn_state, "bn_state", finite=True)
     train = _check_data("train", spec, train)
+    namespace_step.fit_namespace("", train, validation, test, params, bn_state, augment=augment)
     start = initial_state(params, bn_state, optimizer, train[0].shape[0], rng)
     return _fit_from(spec, optimizer, start, train, validation, test, epochs=epochs, batch_size=batch_size,
                      early_stopping=early_stopping, on_batch=on_batch, on_epoch=on_epoch, augment=augment)
@@ -326,6 +331,8 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
     _checks.instance("optimizer", optimizer, Optimizer)
     _checks.instance("start", start, TrainState)
     x, y = train
+    xp, _ = namespace_step.fit_namespace("start.", train, validation, test, start.params, start.bn_state,
+                                         start.opt_state, augment)
     val = _check_data("validation", spec, validation, x.dtype) if validation is not None else None
     tst = _check_data("test", spec, test, x.dtype) if test is not None else None
     epochs = _checks.integer("epochs", epochs, minimum=0)
@@ -345,12 +352,16 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
     # fit's own copies of the parameters and the optimizer state's arrays, as flat buffers updated in
     # place batch after batch (about 2x faster than new arrays every step on large layers); what
     # leaves fit is a copy.
-    layout = FlatLayout.of(start.params, x.dtype)
-    weights, opt_state = layout.flatten(start.params), layout.flatten_tree(start.opt_state)
-    params = layout.unflatten(weights)
-    grads = np.empty_like(weights)
-    grads_out = layout.split(grads)
-    bn_state = astype(start.bn_state, x.dtype)
+    if xp is np:
+        layout = FlatLayout.of(start.params, x.dtype)
+        weights, opt_state = layout.flatten(start.params), layout.flatten_tree(start.opt_state)
+        params = layout.unflatten(weights)
+        grads = np.empty_like(weights)
+        grads_out = layout.split(grads)
+        bn_state = astype(start.bn_state, x.dtype)
+    else:  # another library's arrays: new records every step (fnmlp.training.namespace_step)
+        records = namespace_step.RecordStep(spec, optimizer, start, x)
+        opt_state, bn_state = records.opt_state, records.bn_state
     order = start.order.copy()
     rng = copy.deepcopy(start.rng)
     dropout_rng = copy.deepcopy(start.dropout_rng) if start.dropout_rng is not None else derived_rng(rng)
@@ -369,20 +380,25 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
         opt_state = optimizer.update_flat(grads, opt_state, weights, layout)
         return (bn_state, opt_state), mean_loss * xb.shape[0], metric_totals(outputs, yb)
 
-    step = select_step(step, spec, optimizer, layout, weights, grads, batch_size, dropout_rng)
+    if xp is not np:
+        step = records.step(dropout_rng)
+    else:
+        step = select_step(step, spec, optimizer, layout, weights, grads, batch_size, dropout_rng)
 
     def validate(carry: tuple) -> tuple:
-        return inference.evaluate(spec, params, carry[0], *val) if val is not None else (np.nan, np.nan)
+        current = params if xp is np else records.params
+        return inference.evaluate(spec, current, carry[0], *val) if val is not None else (np.nan, np.nan)
 
     latest, stop_requested = start, False
 
     def epoch_done(stats: EpochStats, carry: tuple, order: np.ndarray) -> bool:
         nonlocal latest, stopping, stop_requested
         bn_state, opt_state = carry
-        new_params = layout.unflatten(weights.copy())
+        new_params = layout.unflatten(weights.copy()) if xp is np else records.params
         if early_stopping is not None:
             stopping = watch(early_stopping, stopping, stats, new_params, bn_state, spec.loss.greater_is_better)
-        latest = TrainState(new_params, bn_state, layout.unflatten_tree(opt_state, copy=True), stats.epoch,
+        opt_copy = layout.unflatten_tree(opt_state, copy=True) if xp is np else opt_state
+        latest = TrainState(new_params, bn_state, opt_copy, stats.epoch,
                             order.copy(), copy.deepcopy(rng), copy.deepcopy(dropout_rng), stopping,
                             copy.deepcopy(augment_rng))
         stop_requested = on_epoch is not None and on_epoch(stats, latest) is True
@@ -395,7 +411,8 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
             _, history = run_epochs(
                 step, validate, (bn_state, opt_state), x, y, order=order, shuffle=rng.shuffle,
                 first_epoch=start.epoch + 1, last_epoch=last_epoch, batch_size=batch_size,
-                gather=_gather_into_buffers(batch_size, x, y), on_batch=on_batch, on_epoch=epoch_done,
+                gather=_gather_into_buffers(batch_size, x, y) if xp is np else records.gather,
+                on_batch=on_batch, on_epoch=epoch_done,
                 learning_rate=lambda carry: optimizer.learning_rate(carry[1]), metric=spec.loss.metric,
                 batches=augmented_batches(augment, augment_rng, worker) if augment is not None else None)
         except TrainingDiverged as diverged:
@@ -425,6 +442,8 @@ def _float_x(name: str, x: Any) -> Any:
     """``x``, as an array where it can be one, unless it holds booleans, integers or float16, which
     training refuses: it runs in x's dtype, and would otherwise promote them (and the parameters it
     returns) to float64."""
+    if is_foreign(x):
+        return namespace_step.check_float_x(name, x)
     if not isinstance(x, np.ndarray):
         try:
             x = np.asarray(x)
@@ -440,6 +459,8 @@ def _float_x(name: str, x: Any) -> Any:
 def _check_xy(x_name: str, labels_name: str, spec: MLPSpec, x: Any, labels: Any, dtype: Any = None) -> tuple:
     """``(x, targets)``, ``x`` finite in ``dtype`` (default: its own float dtype) and the targets as the
     spec's loss takes them (class indices for cross-entropy, floats of ``x``'s dtype for MSE)."""
+    if is_foreign(x):
+        return namespace_step.check_xy(x_name, labels_name, spec, x, labels, dtype)
     x = _checks.float_array(x_name, x, ndim=2, width=spec.layer_sizes[0], finite=False)
     if dtype is not None:
         with np.errstate(over="ignore"):  # values past float32's range become inf, refused below

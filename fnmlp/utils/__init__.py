@@ -1,2 +1,3 @@
 """Base utilities every layer may use: uniform argument errors (``checks``), small array helpers
-(``ops``) and atomic file writes (``atomic``). Imports numpy and the standard library only."""
+(``ops``), the inputs' array library (``namespace``), atomic file writes (``atomic``) and the thread
+pool of the large elementwise passes (``threads``). Imports numpy and the standard library only."""

@@ -10,6 +10,7 @@ when such an array arrives. This module imports no array library but NumPy.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Iterable
 
 import numpy as np
@@ -49,6 +50,8 @@ def array_namespace(*arrays: Any) -> Any:
     foreign = [a for a in arrays if is_foreign(a)]
     if not foreign:
         return np
+    if not _JAX_DONE and "jax" in sys.modules:
+        register_jax_pytrees()
     if any(isinstance(a, np.ndarray) for a in arrays):
         raise TypeError(f"arrays of two libraries: numpy and {namespace_name(compat().array_namespace(foreign[0]))}")
     return compat().array_namespace(*foreign)
@@ -143,6 +146,8 @@ def to_namespace(array: Any, xp: Any, where: Any = None, name: str = "array") ->
     host = to_numpy(array)
     if xp is np:
         return host
+    if not _JAX_DONE and "jax" in sys.modules:
+        register_jax_pytrees()
     if host.dtype == np.float64:
         require_dtype(name, xp, where, "float64")
     return xp.asarray(host, device=where, copy=True)
@@ -158,3 +163,61 @@ def astype(xp: Any, array: Any, dtype: Any) -> Any:
     if xp is np:
         return array.astype(dtype, copy=False)
     return array if array.dtype == dtype else xp.astype(array, dtype)
+
+
+def is_traced(value: Any) -> bool:
+    """Whether ``value`` is a JAX tracer (an abstract array inside ``jax.jit``, whose values cannot
+    be read); checked without importing JAX."""
+    jax = sys.modules.get("jax")
+    return jax is not None and type(value).__module__.startswith("jax") and isinstance(value, jax.core.Tracer)
+
+
+def scalar(value: Any) -> Any:
+    """``float(value)`` for a 0-d array, or ``value`` itself while JAX traces it."""
+    return value if is_traced(value) else float(value)
+
+
+# --- fnmlp's records as JAX pytrees ------------------------------------------------------------------
+
+_PYTREE_CLASSES: list = []
+_JAX_DONE = False
+
+
+def pytree_class(cls: type) -> type:
+    """Record the attrs class ``cls`` as a pytree node (its ``__init__`` fields as children, in order),
+    registered with JAX once JAX is in use (see ``register_jax_pytrees``); returns ``cls``."""
+    _PYTREE_CLASSES.append(cls)
+    if _JAX_DONE:
+        _register(sys.modules["jax"], cls)
+    return cls
+
+
+def register_jax_pytrees() -> None:
+    """Make fnmlp's records (``Params``, ``BatchNormState``, the optimizer states) JAX pytrees, so that
+    ``jax.jit``, ``jax.tree_util`` and ``jax.device_put`` see their arrays. fnmlp does this by itself
+    when it is imported after JAX or first meets a JAX array; call it when a record reaches JAX before
+    that. Needs JAX imported (fnmlp never imports it)."""
+    global _JAX_DONE
+    jax = sys.modules.get("jax")
+    if jax is None:
+        raise ImportError("fnmlp.register_jax_pytrees needs JAX imported first: import jax")
+    if not _JAX_DONE:
+        _JAX_DONE = True
+        for cls in _PYTREE_CLASSES:
+            _register(jax, cls)
+
+
+def _register(jax: Any, cls: type) -> None:
+    names = tuple(field.name for field in cls.__attrs_attrs__ if field.init)
+
+    def unflatten(_: Any, children: Any) -> Any:
+        node = object.__new__(cls)  # no converters: JAX rebuilds nodes around tracers and placeholders
+        for name, child in zip(names, children):
+            object.__setattr__(node, name, child)
+        return node
+
+    try:
+        jax.tree_util.register_pytree_node(cls, lambda node: (tuple(getattr(node, n) for n in names), None),
+                                           unflatten)
+    except ValueError:  # registered already (by an earlier copy of this module, say)
+        pass

@@ -60,7 +60,7 @@ def measure_memory(workloads: list, rows: int, threads: int, seed: int, names: l
         results[w.name] = {}
         for name in names:
             job = {"workload": attrs.asdict(w), "rows": rows, "seed": seed, "threads": threads, "contender": name}
-            done = subprocess.run([sys.executable, BENCH_SCRIPT, "--threads", str(threads),
+            done = subprocess.run([sys.executable, BENCH_SCRIPT, "--blas-threads", str(threads),
                                    "--memory-child", json.dumps(job)],
                                   capture_output=True, text=True)
             if done.returncode != 0:

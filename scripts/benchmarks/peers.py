@@ -10,6 +10,7 @@ import numpy as np
 import fnmlp
 import fnmlp.hw1 as hw1
 from fnmlp.config import TrainConfig, layer_dropout
+from fnmlp.runs.augmentation import row_augment
 
 from .gemm_limit import GemmLimit
 from .numpy_loop import NumpyLoop
@@ -18,13 +19,14 @@ from .workloads import DTYPES, FEATURES, NUM_CLASSES, Data, Workload
 
 OPTIMIZERS = {"sgd": lambda w: fnmlp.sgd(w.lr, w.momentum), "adam": lambda w: fnmlp.adam(1e-3),
               "adamw": lambda w: fnmlp.adamw(1e-3)}
-PEERS = ("hw1", "torch", "sklearn", "numpy-loop", "gemm-limit")
+PEERS = ("hw1", "torch", "sklearn", "numpy-loop", "gemm-limit", "fnmlp-augment")
 
 
 class FnmlpFit:
     """``fnmlp.fit`` for one epoch at a time (the loop the CLI uses); ``fnmlp.predict`` to evaluate."""
 
-    def __init__(self, w: Workload, data: Data, dtype: str, seed: int, optimizer: str = "sgd", dropout: tuple = ()):
+    def __init__(self, w: Workload, data: Data, dtype: str, seed: int, optimizer: str = "sgd", dropout: tuple = (),
+                 augment: tuple = ()):
         self.spec, self.w = w.spec, w
         if dropout:  # the rates in --dropout's forms, as fnmlp train reads them
             self.spec = attrs.evolve(w.spec, dropout=layer_dropout(TrainConfig(hidden=w.hidden, dropout=dropout)))
@@ -32,11 +34,12 @@ class FnmlpFit:
         self.opt = OPTIMIZERS[optimizer](w)
         self.x, self.y, self.x_eval = data.x[dtype], data.y, data.x_eval[dtype]
         self.seed = seed
+        self.augment = row_augment(TrainConfig(augment=augment), FEATURES) if augment else None
 
     def train_epoch(self) -> float:
         self.seed += 1
         result = fnmlp.fit(self.spec, self.params, self.state, self.opt, (self.x, self.y), epochs=1,
-                           batch_size=self.w.batch_size, rng=self.seed)
+                           batch_size=self.w.batch_size, rng=self.seed, augment=self.augment)
         self.params, self.state = result.params, result.bn_state
         return result.history[-1].train_loss
 
@@ -154,13 +157,17 @@ class SklearnMLP:
         self.model.predict_proba(self.x_eval)
 
 
-def contenders(threads: int, peers: set, optimizer: str = "sgd", dropout: tuple = ()) -> list:
+def contenders(threads: int, peers: set, optimizer: str = "sgd", dropout: tuple = (), augment: tuple = ()) -> list:
     """``(name, dtype, builder)`` of fnmlp and each of ``peers``; fnmlp's come first, each compared with
-    every peer of its dtype."""
+    every peer of its dtype. With ``augment`` tokens, ``fnmlp-augment`` is fnmlp training on augmented
+    batches (its ratio is the cost of augmentation)."""
     table = [("fnmlp", d, lambda *a, **k: FnmlpFit(*a, **k, optimizer=optimizer, dropout=dropout)) for d in DTYPES]
     table += [("hw1", "float64", Hw1MLP)]
     table += [("torch", d, lambda *a, **k: TorchSequential(*a, **k, threads=threads)) for d in DTYPES]
     table += [("sklearn", d, SklearnMLP) for d in DTYPES]
     table += [("numpy-loop", d, NumpyLoop) for d in DTYPES]
     table += [("gemm-limit", d, GemmLimit) for d in DTYPES]
+    if augment:
+        table += [("fnmlp-augment", d, lambda *a, **k: FnmlpFit(*a, **k, optimizer=optimizer, dropout=dropout,
+                                                                 augment=augment)) for d in DTYPES]
     return [c for c in table if c[0] == "fnmlp" or c[0] in peers]

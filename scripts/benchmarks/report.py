@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from .array_backends import format_backends
 from .memory import format_memory
 from .throughput import format_workload
 from .time_to_accuracy import format_time_to_accuracy
@@ -27,6 +28,8 @@ def format_report(report: dict) -> str:
         lines += ["", format_time_to_accuracy(report["time_to_accuracy"])]
     if "memory" in report:
         lines += ["", format_memory(report["memory"])]
+    if "array_backends" in report:
+        lines += format_backends(report["array_backends"])
     return "\n".join(lines)
 
 

@@ -12,7 +12,7 @@ import attrs
 import numpy as np
 
 from ...utils import checks as _checks
-from ...utils.namespace import array_namespace, astype, is_foreign
+from ...utils.namespace import array_namespace, astype, is_foreign, scalar
 
 
 def _callable(name: str) -> Callable:
@@ -61,7 +61,7 @@ class Loss:
         if is_foreign(outputs):
             xp = array_namespace(outputs)
             grad = astype(xp, xp.asarray(self.grad(cache)), outputs.dtype) * (scale / outputs.shape[0])
-            return float(xp.sum(losses)), grad
+            return scalar(xp.sum(losses)), grad
         grad = np.asarray(self.grad(cache), dtype=outputs.dtype) * (scale / outputs.shape[0])
         return float(np.sum(losses)), grad
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...utils import checks as _checks
 from ...utils import namespace
-from ...utils.namespace import array_namespace, is_foreign
+from ...utils.namespace import array_namespace, is_foreign, scalar
 from .base import Loss, register_loss
 
 
@@ -149,7 +149,7 @@ def _loss_sum_and_grad(logits: np.ndarray, labels: np.ndarray, scale: float = 1.
     grad, sums, at_labels = _exp_shifted(logits, labels)
     if is_foreign(logits):
         xp = array_namespace(logits)
-        loss_sum = float(xp.sum(xp.log(sums))) - float(xp.sum(at_labels))
+        loss_sum = scalar(xp.sum(xp.log(sums))) - scalar(xp.sum(at_labels))
         grad = (grad / sums[:, None] - xp.astype(_label_mask(logits, labels), grad.dtype)) / logits.shape[0]
         return loss_sum, grad * scale if scale != 1.0 else grad
     loss_sum = float(np.log(sums).sum()) - float(at_labels.sum())

@@ -15,7 +15,7 @@ import numpy as np
 
 from ...utils import checks as _checks
 from ...utils import namespace
-from ...utils.namespace import array_namespace, astype, is_foreign
+from ...utils.namespace import array_namespace, astype, is_foreign, scalar
 from .base import Loss, register_loss
 
 
@@ -56,7 +56,7 @@ def _mse_fused(outputs: np.ndarray, targets: np.ndarray, scale: float = 1.0) -> 
     if is_foreign(outputs):
         xp = array_namespace(outputs)
         diff = outputs - astype(xp, targets, outputs.dtype)
-        loss_sum = float(xp.sum(diff * diff)) / outputs.shape[1]
+        loss_sum = scalar(xp.sum(diff * diff)) / outputs.shape[1]
         return loss_sum, diff * (2.0 * scale / (outputs.shape[0] * outputs.shape[1]))
     diff = outputs - targets.astype(outputs.dtype, copy=False)
     loss_sum = float(np.vdot(diff, diff)) / outputs.shape[1]
