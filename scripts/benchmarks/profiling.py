@@ -14,6 +14,7 @@ import numpy as np
 
 from fnmlp.model import kernels
 from fnmlp.model.flat import FlatLayout
+from fnmlp.training import compiled_step
 
 from fnmlp.config import TrainConfig
 
@@ -33,7 +34,8 @@ def profile_epoch(w: Workload, data: Data, seed: int, lines: int = 30, profiler:
 def breakdown_epoch(w: Workload, data: Data, seed: int, dtype: str = "float32", repeats: int = 3) -> dict:
     """Median seconds of one epoch of ``w`` in ``fnmlp.fit`` and of its parts, each timed alone over the
     epoch's batches: the matrix products (the GEMM limit), the rest of forward, loss and backward
-    (``kernels.loss_and_grads`` less the products), the optimizer's flat update, and the batches'
+    (the step ``fit`` runs, compiled or ``kernels.loss_and_grads``, less the products and, for a
+    compiled step, which includes it, the optimizer), the optimizer's flat update, and the batches'
     gathering; ``loop`` is what is left: ``fit``'s own work (its checks and setup, once per call, and per
 batch the Python between the parts, records and statistics)."""
     fit, gemm = FnmlpFit(w, data, dtype, seed), GemmLimit(w, data, dtype, seed)
@@ -45,9 +47,16 @@ batch the Python between the parts, records and statistics)."""
     rows = [np.arange(start, min(start + w.batch_size, x.shape[0])) for start in range(0, x.shape[0], w.batch_size)]
     batches = [(x[r], y[r]) for r in rows]
 
+    step = compiled_step.select_step(None, spec, optimizer, layout, weights, grads, w.batch_size, rng)
+
     def losses() -> None:
-        for xb, yb in batches:
-            kernels.loss_and_grads(spec, params, fit.state, xb, yb, rng=rng, out=out)
+        carry = (fit.state, opt_state)
+        with np.errstate(over="ignore", invalid="ignore"):  # as fit's loop runs its steps
+            for xb, yb in batches:
+                if step is None:
+                    kernels.loss_and_grads(spec, params, fit.state, xb, yb, rng=rng, out=out)
+                else:
+                    carry = step(carry, xb, yb)[0]
 
     def updates() -> None:
         for _ in batches:
@@ -66,7 +75,7 @@ batch the Python between the parts, records and statistics)."""
             run()
             seconds[name].append(time.perf_counter() - started)
     median = {name: statistics.median(times[1:]) for name, times in seconds.items()}
-    median["forward+loss+backward"] -= median["products"]
+    median["forward+loss+backward"] -= median["products"] + (median["optimizer"] if step is not None else 0.0)
     median["loop"] = median["epoch"] - sum(median[name] for name in ("products", "forward+loss+backward",
                                                                       "optimizer", "gather"))
     return median
