@@ -108,9 +108,7 @@ class _Buffers:
 def _plan(spec: MLPSpec, buf: _Buffers, n: int, rng: Any) -> Callable:
     """The step of a batch of ``n`` rows: ``plan(xb, yb) -> (loss_sum, metric_totals)``, the gradients
     written into the flat buffer (the optimizer's part is ``compile_step``'s)."""
-    last = spec.num_layers - 1
-    layers = [_layer(i, spec.activations[i], spec.dropout[i], buf, n, rng, spec.l2, i == last)
-              for i in range(spec.num_layers)]
+    layers = [_layer(i, spec.activations[i], spec.dropout[i], buf, n, rng, spec.l2) for i in range(spec.num_layers)]
     forwards = tuple(forward for forward, _ in layers)
     backwards = tuple(backward for _, backward in reversed(layers))
     loss, metric = _loss(spec, buf, n)
@@ -134,8 +132,7 @@ def _plan(spec: MLPSpec, buf: _Buffers, n: int, rng: Any) -> Callable:
     return plan
 
 
-def _layer(i: int, activation: Activation, rate: float, buf: _Buffers, n: int, rng: Any, l2: float,
-           last: bool) -> tuple:
+def _layer(i: int, activation: Activation, rate: float, buf: _Buffers, n: int, rng: Any, l2: float) -> tuple:
     """Layer ``i``'s ``(forward(a) -> output, backward(delta) -> delta of its input)`` for ``n`` rows,
     as ``kernels.forward`` and ``kernels.backward`` compute them."""
     W, b, gW, gb, ones = buf.W[i], buf.b[i], buf.gW[i], buf.gb[i], buf.ones[:n]
