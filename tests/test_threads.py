@@ -74,9 +74,15 @@ def test_size_comes_from_the_environment(monkeypatch):
     assert threads.default_num_threads() == 3
     monkeypatch.setenv("FNMLP_NUM_THREADS", "zero")  # not a count: ignored
     assert threads.default_num_threads() == 1
+    monkeypatch.setattr(threads, "_default", ())
+    assert threads.num_threads() == 1
+    monkeypatch.setenv("FNMLP_NUM_THREADS", "4")
+    assert threads.num_threads() == 1  # read once per process
     with threads.limit(5):
         assert threads.num_threads() == 5
     assert threads.num_threads() == 1
+    monkeypatch.setattr(threads, "_default", (-1, 7))  # as in a child forked since
+    assert threads.num_threads() == 4
     with pytest.raises(ValueError, match=r"^count: expected an integer in 1\.\.inf, got 0"):
         threads.set_num_threads(0)
 

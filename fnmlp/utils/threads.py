@@ -6,7 +6,7 @@ threads; fnmlp never splits a reduction this way, so no result depends on the po
 
 The size is ``FNMLP_NUM_THREADS`` when set, else the smallest of ``OMP_NUM_THREADS``,
 ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` that is set (the BLAS's own limit: 1 in a sweep's
-workers), else the cores this process may run on; ``set_num_threads`` overrides it and ``limit``
+workers), else the cores this process may run on, read once per process; ``set_num_threads`` overrides it and ``limit``
 sets it for a block of code. The pool starts on first use, and again in a forked child.
 """
 
@@ -27,6 +27,7 @@ ENVIRONMENT = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 MIN_PART = 65536  # elements: a part smaller than this costs more to hand over than it saves
 
 _chosen: Optional[int] = None
+_default: tuple = ()  # (pid, default_num_threads()) of the process that read the environment
 _lock = threading.Lock()
 _pool: Optional[concurrent.futures.ThreadPoolExecutor] = None
 _pool_key: tuple = ()
@@ -55,8 +56,13 @@ def _from_environment(name: str) -> Optional[int]:
 
 
 def num_threads() -> int:
-    """The number of threads the elementwise passes use now."""
-    return _chosen if _chosen is not None else default_num_threads()
+    """The number of threads the elementwise passes use now (the environment is read once per process)."""
+    global _default
+    if _chosen is not None:
+        return _chosen
+    if not _default or _default[0] != os.getpid():
+        _default = (os.getpid(), default_num_threads())
+    return _default[1]
 
 
 def set_num_threads(count: Optional[int]) -> None:
