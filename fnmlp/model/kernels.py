@@ -129,7 +129,7 @@ def forward(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: np.ndarr
             bn_caches.append(bn_cache)
         # z is this call's own array unless the BatchNorm cache keeps it (as bn_cache.out), or backward needs it
         keep_z = keep and (i < spec.num_bn_layers or activation.needs_z)
-        a = activation.forward(z) if xp is not np else _activation_forward(activation, z, in_place=not keep_z)
+        a = activation.forward(z, out=None if keep_z or xp is not np else z)
         pres.append(z if keep and activation.needs_z else None)
         if keep:
             outputs.append(a)
@@ -206,22 +206,6 @@ def _bias_and_activation(z: np.ndarray, b: np.ndarray, activation: Any) -> np.nd
 
     _by_rows(z, rows, lambda: rows(slice(None)))
     return z
-
-
-def _activation_forward(activation: Any, z: np.ndarray, in_place: bool) -> np.ndarray:
-    """``activation.forward(z)``, into ``z`` when ``in_place`` (else a new array), a block of rows per thread."""
-    if z.size < 2 * threads.MIN_PART or threads.num_threads() < 2:
-        return activation.forward(z, out=z if in_place else None)
-    out = z if in_place else np.empty_like(z)
-
-    def rows(block: slice) -> None:
-        target = out[block]
-        a = activation.forward(z[block], out=target)
-        if a is not target:
-            target[...] = a
-
-    _by_rows(z, rows, lambda: rows(slice(None)))
-    return out
 
 
 def _activation_backward(activation: Any, delta: Any, z: Any, a: Any) -> Any:
