@@ -144,35 +144,3 @@ def test_blocked_flat_update_is_the_pure_update_to_the_bit(name, small_parts):
         assert np.array_equal(layout.flatten(params), weights), step
     for a, b in zip(fnmlp.tree_leaves(state), fnmlp.tree_leaves(layout.unflatten_tree(flat_state))):
         assert np.array_equal(np.asarray(a), np.asarray(b))
-
-
-def _user_sine():
-    from fnmlp.model.activations import Activation
-
-    return Activation("sine_for_threads", np.sin, np.cos, uses="z")
-
-
-@pytest.mark.parametrize("activation", sorted(a.name for a in fnmlp.model.activations.BUILTINS) + ["user"])
-def test_the_row_split_forward_and_backward_give_the_same_bits_on_any_number_of_threads(activation, monkeypatch):
-    monkeypatch.setattr(threads, "MIN_PART", 10)  # a (13, 9) layer splits into up to 3 blocks of rows
-    act = _user_sine() if activation == "user" else activation
-    spec = fnmlp.MLPSpec((7, 9, 9, 4), (act, act, "identity"), dropout=(0.3, 0.2, 0.1))
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal((13, 7))
-    y = rng.integers(0, 4, 13)
-    params, bn_state = fnmlp.init_params(spec, 2)
-    results = []
-    for count in (1, 2, 3):
-        with threads.limit(count):
-            results.append(fnmlp.model.kernels.loss_and_grads(spec, params, bn_state, x, y, rng=np.random.default_rng(1)))
-            logits, cache, _ = fnmlp.model.kernels.forward(spec, params, bn_state, x, True, rng=np.random.default_rng(1))
-            results[-1] += (logits, fnmlp.model.kernels.backward(spec, params, cache, logits, input_grad=True))
-    for other in results[1:]:
-        assert other[0] == results[0][0]
-        for a, b in zip(fnmlp.tree_leaves(results[0][1:]), fnmlp.tree_leaves(other[1:])):
-            if isinstance(a, np.ndarray):
-                assert np.array_equal(a, b)
-    # the split path is the whole-array one: a gradient check passes through it
-    with threads.limit(3):
-        report = fnmlp.check_grads(spec, params, bn_state, x, y)
-    assert report.max_error < 1e-6 and sum(report.checked.values()) > 100, report

@@ -7,10 +7,8 @@ checks anything; nothing here writes into its arguments, except ``backward`` int
 
 The arrays may be any array-API library's, all of one library and device (the public functions
 check that): each kernel computes in the namespace of its data. NumPy keeps its fast paths (buffers
-written in place through ``out``, BLAS column sums, and the large elementwise passes split by rows
-over ``fnmlp.utils.threads``: the same bits on any number of threads); the dropout masks are drawn on
-the host in either case and moved to the data's device, so one generator gives the same masks
-everywhere.
+written in place through ``out``, BLAS column sums); the dropout masks are drawn on the host in
+either case and moved to the data's device, so one generator gives the same masks everywhere.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from typing import Any, Optional
 import attrs
 import numpy as np
 
-from ..utils import namespace, threads
+from ..utils import namespace
 from ..utils.namespace import array_namespace, astype
 from ..utils.ops import column_sums
 from .batchnorm import batchnorm_backward, batchnorm_forward
@@ -111,16 +109,10 @@ def forward(spec: MLPSpec, params: Params, bn_state: BatchNormState, x: np.ndarr
         mask = None
         if train and rate > 0.0:
             mask = dropout_mask_like(rng, a, rate)
-            a = _times(a, mask)
+            a = a * mask
         inputs.append(a)
         masks.append(mask)
         z = a @ astype(xp, params.W[i], dtype)
-        if xp is np and i >= spec.num_bn_layers and not (keep and activation.needs_z):
-            a = _bias_and_activation(z, params.b[i], activation)
-            pres.append(None)
-            if keep:
-                outputs.append(a)
-            continue
         z += astype(xp, params.b[i], dtype)
         if i < spec.num_bn_layers:
             z, bn_cache, new_mean[i], new_var[i] = batchnorm_forward(
@@ -154,7 +146,7 @@ def backward(spec: MLPSpec, params: Params, cache: ForwardCache, dout: np.ndarra
     delta = dout
     for i in reversed(range(L)):
         activation = spec.activations[i]
-        delta = _activation_backward(activation, delta, cache.pre[i], cache.outputs[i + 1])
+        delta = activation.backward(delta, cache.pre[i], cache.outputs[i + 1])
         if i < spec.num_bn_layers:
             delta, dgamma[i], dbeta[i] = batchnorm_backward(cache.batchnorm[i], params.gamma[i], delta)
             if out is not None:
@@ -168,57 +160,9 @@ def backward(spec: MLPSpec, params: Params, cache: ForwardCache, dout: np.ndarra
         if i > 0 or input_grad:
             delta = delta @ W.T
             if cache.masks[i] is not None:
-                _by_rows(delta, lambda rows: np.multiply(delta[rows], cache.masks[i][rows], out=delta[rows]),
-                         lambda: delta.__imul__(cache.masks[i]))
+                delta *= cache.masks[i]
     grads = Params(W=dW, b=db, gamma=dgamma, beta=dbeta) if out is None else None
     return (grads, delta) if input_grad else grads
-
-
-def _times(a: Any, mask: Any) -> Any:
-    """``a * mask``, a new array."""
-    if type(a) is not np.ndarray:
-        return a * mask
-    out = np.empty(np.broadcast_shapes(a.shape, mask.shape), np.result_type(a, mask))
-    _by_rows(out, lambda rows: np.multiply(a[rows], mask[rows], out=out[rows]), lambda: np.multiply(a, mask, out=out))
-    return out
-
-
-def _by_rows(a: Any, part: Any, whole: Any) -> None:
-    """``part(rows)`` for row slices of NumPy's ``a`` split over the pool's threads when ``a`` is large
-    enough to gain, else ``whole()`` (also for another library's ``a``)."""
-    if type(a) is not np.ndarray or a.ndim != 2 or a.size < 2 * threads.MIN_PART or threads.num_threads() < 2:
-        whole()
-        return
-    threads.for_parts(a.shape[0], lambda start, stop: part(slice(start, stop)),
-                      min_part=max(1, threads.MIN_PART // max(1, a.shape[1])))
-
-
-def _bias_and_activation(z: np.ndarray, b: np.ndarray, activation: Any) -> np.ndarray:
-    """``activation(z + b)`` into ``z`` (this call's own array), a block of rows per thread."""
-    b = astype(np, b, z.dtype)
-
-    def rows(block: slice) -> None:
-        zb = z[block]
-        zb += b
-        a = activation.forward(zb, out=zb)
-        if a is not zb:
-            zb[...] = a
-
-    _by_rows(z, rows, lambda: rows(slice(None)))
-    return z
-
-
-def _activation_backward(activation: Any, delta: Any, z: Any, a: Any) -> Any:
-    """``activation.backward(delta, z, a)``, a new array; NumPy's large ones a block of rows per thread."""
-    if type(delta) is not np.ndarray or delta.size < 2 * threads.MIN_PART or threads.num_threads() < 2:
-        return activation.backward(delta, z, a)
-    out = np.empty_like(delta)
-
-    def rows(block: slice) -> None:
-        out[block] = activation.backward(delta[block], None if z is None else z[block], None if a is None else a[block])
-
-    _by_rows(delta, rows, lambda: rows(slice(None)))
-    return out
 
 
 def _into(out: np.ndarray, value: np.ndarray) -> np.ndarray:
