@@ -3,6 +3,7 @@ every run, so a CI failure reproduces locally with ``HYPOTHESIS_PROFILE=ci``; ``
 examples each run and remembers failing ones in ``.hypothesis/``. No deadline in either: timings
 on a shared 2-core machine vary too much for one."""
 
+import importlib.util
 import os
 
 import pytest
@@ -23,3 +24,13 @@ def trained(tmp_path_factory, request):
     assert cli.main(["train", "--limit", "500", "--epochs", "2", "--hidden", "32", "--out", str(directory),
                      "--progress", "none"]) == 0
     return directory
+
+
+@pytest.fixture(scope="module")
+def bench(request):
+    """``scripts/bench.py`` loaded as a module of its own for each test module that asks."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts", "bench.py")
+    spec = importlib.util.spec_from_file_location(f"fnmlp_bench_{request.module.__name__.rsplit('.', 1)[-1]}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,6 +1,5 @@
 """scripts/bench.py runs on a tiny workload and writes the JSON it promises (timings are not checked)."""
 
-import importlib.util
 import json
 import os
 
@@ -12,14 +11,6 @@ import fnmlp
 from fnmlp.config import RECIPES, build, layer_dropout, learning_rate
 
 BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts", "bench.py")
-
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("fnmlp_bench", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_tiny_run_writes_every_figure_for_every_contender(bench, tmp_path, capsys):

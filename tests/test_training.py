@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import fnmlp
-from fnmlp.training.loop import EpochStats, TrainingDiverged, _gather_into_buffers, evaluate, fit, fit_from
+from fnmlp.training.batches import gather_into_buffers as _gather_into_buffers
+from fnmlp.training.loop import EpochStats, TrainingDiverged, evaluate, fit, fit_from
 
 
 def problem(n=600, features=12, classes=3, seed=0):
@@ -234,7 +235,7 @@ def test_batches_are_gathered_into_reused_buffers_that_nothing_returned_holds(mo
         inner = _gather_into_buffers(batch_size, *arrays)
         return lambda array, rows: batches.append(inner(array, rows)) or batches[-1]
 
-    monkeypatch.setattr(fnmlp.training.loop, "_gather_into_buffers", recording)
+    monkeypatch.setattr(fnmlp.training.flat_step, "gather_into_buffers", recording)
     spec = small_spec()
     params, state = fnmlp.init_params(spec, 0)
     seen = []

@@ -21,14 +21,11 @@ import numpy as np
 from ..utils import checks as _checks
 from ..utils.namespace import common_namespace, is_foreign
 from ..model import inference
-from ..model.flat import FlatLayout
 from ..model.initializers import as_rng
-from ..model.kernels import loss_and_grads as _loss_and_grads
 from ..optimizers import Optimizer
 from .batches import augmented_batches
-from .compiled_step import select_step
-from .batches import gather_into_buffers as _gather_into_buffers
-from ..model.params import BatchNormState, Params, astype, check_params, check_state
+from .flat_step import FlatStep
+from ..model.params import BatchNormState, Params, check_params, check_state
 from ..model.spec import MLPSpec
 from ..model.tree import readonly
 from .early_stopping import EarlyStopping, EarlyStoppingState, patience_ran_out, watch
@@ -301,10 +298,10 @@ def fit(spec: MLPSpec, params: Params, bn_state: BatchNormState, optimizer: Opti
     check_params(spec, params, finite=True)
     check_state(spec, bn_state, "bn_state", finite=True)
     train = _check_data("train", spec, train)
-    namespace_step.fit_namespace("", train, validation, test, params, bn_state, augment=augment)
+    xp, _ = namespace_step.fit_namespace("", train, validation, test, params, bn_state, augment=augment)
     start = initial_state(params, bn_state, optimizer, train[0].shape[0], rng)
     return _fit_from(spec, optimizer, start, train, validation, test, epochs=epochs, batch_size=batch_size,
-                     early_stopping=early_stopping, on_batch=on_batch, on_epoch=on_epoch, augment=augment)
+                     early_stopping=early_stopping, on_batch=on_batch, on_epoch=on_epoch, augment=augment, xp=xp)
 
 
 def fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: Any, validation: Any = None,
@@ -326,13 +323,15 @@ def fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: Any,
 
 def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tuple, validation: Any, test: Any, *,
               epochs: int, batch_size: int, early_stopping: Optional[EarlyStopping], on_batch: Callable,
-              on_epoch: Callable, augment: Callable) -> FitResult:
-    """``fit_from`` with ``train`` as ``_check_data`` returns it (so ``fit`` checks it only once)."""
+              on_epoch: Callable, augment: Callable, xp: Any = None) -> FitResult:
+    """``fit_from`` with ``train`` as ``_check_data`` returns it (so ``fit`` checks it only once), and
+    ``xp`` the namespace of every array (``None``: found here, ``start`` checked with the data)."""
     _checks.instance("optimizer", optimizer, Optimizer)
     _checks.instance("start", start, TrainState)
     x, y = train
-    xp, _ = namespace_step.fit_namespace("start.", train, validation, test, start.params, start.bn_state,
-                                         start.opt_state, augment)
+    if xp is None:
+        xp, _ = namespace_step.fit_namespace("start.", train, validation, test, start.params, start.bn_state,
+                                             start.opt_state, augment)
     val = _check_data("validation", spec, validation, x.dtype) if validation is not None else None
     tst = _check_data("test", spec, test, x.dtype) if test is not None else None
     epochs = _checks.integer("epochs", epochs, minimum=0)
@@ -349,19 +348,10 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
     if epochs < start.epoch:
         _checks.fail(ValueError, "epochs", f"a total of at least {start.epoch}, the epochs start has done", epochs)
 
-    # fit's own copies of the parameters and the optimizer state's arrays, as flat buffers updated in
-    # place batch after batch (about 2x faster than new arrays every step on large layers); what
-    # leaves fit is a copy.
-    if xp is np:
-        layout = FlatLayout.of(start.params, x.dtype)
-        weights, opt_state = layout.flatten(start.params), layout.flatten_tree(start.opt_state)
-        params = layout.unflatten(weights)
-        grads = np.empty_like(weights)
-        grads_out = layout.split(grads)
-        bn_state = astype(start.bn_state, x.dtype)
-    else:  # another library's arrays: new records every step (fnmlp.training.namespace_step)
-        records = namespace_step.RecordStep(spec, optimizer, start, x)
-        opt_state, bn_state = records.opt_state, records.bn_state
+    # fit's own copies of the parameters and the optimizer state: flat NumPy buffers updated in place, or
+    # another library's records made anew each batch; what leaves fit is a copy.
+    records = (FlatStep(spec, optimizer, start, x, y, batch_size) if xp is np
+               else namespace_step.RecordStep(spec, optimizer, start, x))
     order = start.order.copy()
     rng = copy.deepcopy(start.rng)
     dropout_rng = copy.deepcopy(start.dropout_rng) if start.dropout_rng is not None else derived_rng(rng)
@@ -371,33 +361,19 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
     if early_stopping is not None and stopping is None:
         stopping = EarlyStoppingState(math.inf, 0, 0, start.params, start.bn_state)
 
-    metric_totals = spec.loss.metric_totals
-
-    def step(carry: tuple, xb: np.ndarray, yb: np.ndarray) -> tuple:
-        bn_state, opt_state = carry
-        mean_loss, outputs, _, bn_state = _loss_and_grads(spec, params, bn_state, xb, yb, rng=dropout_rng,
-                                                          out=grads_out)
-        opt_state = optimizer.update_flat(grads, opt_state, weights, layout)
-        return (bn_state, opt_state), mean_loss * xb.shape[0], metric_totals(outputs, yb)
-
-    if xp is not np:
-        step = records.step(dropout_rng)
-    else:
-        step = select_step(step, spec, optimizer, layout, weights, grads, batch_size, dropout_rng)
+    step = records.step(dropout_rng)
 
     def validate(carry: tuple) -> tuple:
-        current = params if xp is np else records.params
-        return inference.evaluate(spec, current, carry[0], *val) if val is not None else (np.nan, np.nan)
+        return inference.evaluate(spec, records.params, carry[0], *val) if val is not None else (np.nan, np.nan)
 
     latest, stop_requested = start, False
 
     def epoch_done(stats: EpochStats, carry: tuple, order: np.ndarray) -> bool:
         nonlocal latest, stopping, stop_requested
         bn_state, opt_state = carry
-        new_params = layout.unflatten(weights.copy()) if xp is np else records.params
+        new_params, opt_copy = records.snapshot(opt_state)
         if early_stopping is not None:
             stopping = watch(early_stopping, stopping, stats, new_params, bn_state, spec.loss.greater_is_better)
-        opt_copy = layout.unflatten_tree(opt_state, copy=True) if xp is np else opt_state
         latest = TrainState(new_params, bn_state, opt_copy, stats.epoch,
                             order.copy(), copy.deepcopy(rng), copy.deepcopy(dropout_rng), stopping,
                             copy.deepcopy(augment_rng))
@@ -409,10 +385,9 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
         worker = stack.enter_context(concurrent.futures.ThreadPoolExecutor(1)) if augment is not None and PREFETCH else None
         try:
             _, history = run_epochs(
-                step, validate, (bn_state, opt_state), x, y, order=order, shuffle=rng.shuffle,
+                step, validate, (records.bn_state, records.opt_state), x, y, order=order, shuffle=rng.shuffle,
                 first_epoch=start.epoch + 1, last_epoch=last_epoch, batch_size=batch_size,
-                gather=_gather_into_buffers(batch_size, x, y) if xp is np else records.gather,
-                on_batch=on_batch, on_epoch=epoch_done,
+                gather=records.gather, on_batch=on_batch, on_epoch=epoch_done,
                 learning_rate=lambda carry: optimizer.learning_rate(carry[1]), metric=spec.loss.metric,
                 batches=augmented_batches(augment, augment_rng, worker) if augment is not None else None)
         except TrainingDiverged as diverged:

@@ -99,7 +99,8 @@ class RecordStep:
     """``fit``'s training step for another library's ``x``: ``params``, ``bn_state`` and ``opt_state``
     are ``start``'s in ``x``'s dtype; ``step(dropout_rng)`` is ``run_epochs``' step, each batch making
     new parameters (kept in ``params``) and returning the new BatchNorm and optimizer states in its
-    carry; ``gather`` takes batch rows on ``x``'s device."""
+    carry; ``gather`` takes batch rows on ``x``'s device. ``fnmlp.training.flat_step.FlatStep`` is the
+    same interface on NumPy."""
 
     def __init__(self, spec: MLPSpec, optimizer: Optimizer, start: Any, x: Any):
         self.spec, self.optimizer = spec, optimizer
@@ -122,6 +123,10 @@ class RecordStep:
             return (bn_state, opt_state), mean_loss * xb.shape[0], spec.loss.metric_totals(outputs, yb)
 
         return step
+
+    def snapshot(self, opt_state: Any) -> tuple:
+        """``(params, opt_state)`` for a ``TrainState``: the records themselves, never written into."""
+        return self.params, opt_state
 
     def gather(self, array: Any, rows: np.ndarray) -> Any:
         """``array``'s ``rows`` (a NumPy index array), taken on its device."""
