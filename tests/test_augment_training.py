@@ -66,6 +66,22 @@ def test_training_with_augmentation_resumes_bit_for_bit_through_a_checkpoint(pre
     assert not fnmlp.tree_allclose(plain.params, whole.params, rtol=1e-3, atol=1e-3)
 
 
+def test_prefetch_by_default_only_where_a_core_is_spare_beyond_fnmlps_threads(monkeypatch):
+    from fnmlp.utils import threads
+    monkeypatch.setattr(loop, "PREFETCH", None)
+    monkeypatch.setattr(threads, "available_cores", lambda: 4)
+    with threads.limit(4):
+        assert loop.prefetching() is False
+    with threads.limit(3):
+        assert loop.prefetching() is True
+    monkeypatch.setattr(loop, "PREFETCH", False)
+    with threads.limit(1):
+        assert loop.prefetching() is False
+    monkeypatch.setattr(loop, "PREFETCH", True)
+    with threads.limit(4):
+        assert loop.prefetching() is True
+
+
 def test_augmentation_draws_from_its_own_generator_and_leaves_the_others_alone():
     spec, params, state, opt = setup()
     x, labels = problem()

@@ -127,10 +127,10 @@ def _sample(images: np.ndarray, coordinates: Callable[[int, int, np.ndarray, np.
     pw, out, blocks = width + 3, np.empty_like(images), _blocks(n, height * width)
     size = blocks[0][1] if blocks else 0
     index_dtype = images.dtype if size * (height + 3) * pw <= 2**24 else np.dtype(np.float64)  # float32 counts to 2**24
-    padded, where, taps, index, corner, flat_index = _workspace(
+    padded, where, taps, row_index, flat_index = _workspace(
         ((size, height + 3, pw), images.dtype), ((2, size, height, width), images.dtype),
         ((4, size, height, width), images.dtype), ((size, height, width), index_dtype),
-        ((size, height, width), images.dtype), ((size, height, width), np.intp))
+        ((size, height, width), np.intp))
     padded.fill(fill)
     starts = np.arange(0, padded.size, (height + 3) * pw, dtype=index_dtype).reshape(-1, 1, 1)
     for start, stop in blocks:
@@ -138,25 +138,20 @@ def _sample(images: np.ndarray, coordinates: Callable[[int, int, np.ndarray, np.
         coordinates(start, stop, where[:, :m], taps[:, :m])
         rows, cols, top, top_right, bottom_right, bottom = (*where[:, :m], *taps[:, :m])
         padded[:m, 1:height + 1, 1:width + 1] = images[start:stop]
-        flat = padded[:m].reshape(-1)
+        flat, index, at = padded[:m].reshape(-1), row_index[:m], flat_index[:m]
         np.clip(rows, 0, height + 1, out=rows)
         np.clip(cols, 0, width + 1, out=cols)
-        np.floor(rows, out=index[:m])
-        rows -= index[:m]
-        np.floor(cols, out=corner[:m])
-        cols -= corner[:m]
-        index[:m] *= pw
-        index[:m] += corner[:m]
-        index[:m] += starts[:m]
-        at = flat_index[:m]
-        np.copyto(at, index[:m], casting="unsafe")  # in range: mode="wrap" wraps nothing, skips a check
+        np.floor(rows, out=index)
+        rows -= index
+        np.floor(cols, out=top)
+        cols -= top
+        index *= pw
+        index += top
+        np.add(index, starts[:m], out=at, casting="unsafe")  # in range: mode="wrap" wraps nothing, skips a check
         flat.take(at, out=top, mode="wrap")
-        at += 1
-        flat.take(at, out=top_right, mode="wrap")
-        at += pw
-        flat.take(at, out=bottom_right, mode="wrap")
-        at -= 1
-        flat.take(at, out=bottom, mode="wrap")
+        flat[1:].take(at, out=top_right, mode="wrap")
+        flat[pw:].take(at, out=bottom, mode="wrap")
+        flat[pw + 1:].take(at, out=bottom_right, mode="wrap")
         top_right -= top
         top_right *= cols
         top += top_right

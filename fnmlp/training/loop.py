@@ -19,6 +19,7 @@ import attrs
 import numpy as np
 
 from ..utils import checks as _checks
+from ..utils import threads
 from ..utils.namespace import common_namespace, is_foreign
 from ..model import inference
 from ..model.initializers import as_rng
@@ -136,7 +137,17 @@ class FitResult:
 
 
 DIVERGENCE_FACTOR = 1e6
-PREFETCH = True  # fit augments the next batch in a worker thread while the current one trains
+# fit augments the next batch in a worker thread while the current one trains: True, False, or None
+# for where a core is spare beyond fnmlp's threads (the BLAS's). On 2 cores with 2 BLAS threads a
+# worker made the gemm epoch slower than augmenting in turn (1.28x against 1.19-1.22x the plain epoch);
+# with 1 BLAS thread it hid augmentation (1.02x against 1.18x).
+PREFETCH = None
+
+
+def prefetching() -> bool:
+    """Whether ``fit`` augments the next batch in a worker thread (``PREFETCH``, or when None, whether
+    this process has more cores than ``fnmlp.utils.threads.num_threads()``)."""
+    return PREFETCH if PREFETCH is not None else threads.available_cores() > threads.num_threads()
 
 
 class TrainingDiverged(FloatingPointError):
@@ -382,7 +393,8 @@ def _fit_from(spec: MLPSpec, optimizer: Optimizer, start: TrainState, train: tup
 
     last_epoch = start.epoch if patience_ran_out(early_stopping, stopping) else epochs
     with contextlib.ExitStack() as stack:
-        worker = stack.enter_context(concurrent.futures.ThreadPoolExecutor(1)) if augment is not None and PREFETCH else None
+        prefetch = augment is not None and prefetching()
+        worker = stack.enter_context(concurrent.futures.ThreadPoolExecutor(1)) if prefetch else None
         try:
             _, history = run_epochs(
                 step, validate, (records.bn_state, records.opt_state), x, y, order=order, shuffle=rng.shuffle,

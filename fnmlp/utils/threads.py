@@ -20,7 +20,7 @@ from typing import Callable, Iterator, Optional
 
 from . import checks as _checks
 
-__all__ = ["ENVIRONMENT", "MIN_PART", "default_num_threads", "for_parts", "limit", "num_threads",
+__all__ = ["ENVIRONMENT", "MIN_PART", "available_cores", "default_num_threads", "for_parts", "limit", "num_threads",
            "set_num_threads"]
 
 ENVIRONMENT = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -39,8 +39,11 @@ def default_num_threads() -> int:
     if own is not None:
         return own
     limits = [n for n in (_from_environment(name) for name in ENVIRONMENT) if n is not None]
-    if limits:
-        return min(limits)
+    return min(limits) if limits else available_cores()
+
+
+def available_cores() -> int:
+    """The cores this process may run on (at least 1)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
