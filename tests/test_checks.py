@@ -23,7 +23,9 @@ def test_is_finite_agrees_with_isfinite_even_when_the_sum_overflows(dtype):
     for name, array in cases.items():
         for reps in (1, _checks.LARGE_ARRAY // array.shape[1] + 1):  # the plain check, then the sum first
             large = np.tile(array.astype(dtype), (reps, 1))
-            assert _checks.is_finite(large) == bool(np.isfinite(large).all()), (name, large.shape)
+            expected = bool(np.isfinite(large).all())
+            for layout in (large, np.asfortranarray(large), large.reshape(-1), large[None]):  # rows summed by
+                assert _checks.is_finite(layout) == expected, (name, layout.shape)  # a product, or add.reduce
     assert _checks.is_finite(np.full((2, 3), big, dtype))  # the exact check decides
     with pytest.raises(ValueError, match="^x: expected finite values, got NaN or infinity$"):
         _checks.float_array("x", cases["+inf"], ndim=2)
