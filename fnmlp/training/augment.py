@@ -143,7 +143,7 @@ def _sample(images: np.ndarray, coordinates: Callable[[int, int, np.ndarray, np.
         np.clip(cols, 0, width + 1, out=cols)
         np.floor(rows, out=index)
         rows -= index
-        np.floor(cols, out=top)
+        np.floor(cols, out=top)  # top holds the column's integer part until the taps are taken
         cols -= top
         index *= pw
         index += top
