@@ -24,8 +24,9 @@ def test_is_finite_agrees_with_isfinite_even_when_the_sum_overflows(dtype):
         for reps in (1, _checks.LARGE_ARRAY // array.shape[1] + 1):  # the plain check, then the sum first
             large = np.tile(array.astype(dtype), (reps, 1))
             expected = bool(np.isfinite(large).all())
-            for layout in (large, np.asfortranarray(large), large.reshape(-1), large[None]):  # rows summed by
-                assert _checks.is_finite(layout) == expected, (name, layout.shape)  # a product, or add.reduce
+            # a matrix's rows summed by a matrix-vector product; 1-D and 3-D arrays by add.reduce
+            for layout in (large, np.asfortranarray(large), large.reshape(-1), large[None]):
+                assert _checks.is_finite(layout) == expected, (name, layout.shape)
     assert _checks.is_finite(np.full((2, 3), big, dtype))  # the exact check decides
     with pytest.raises(ValueError, match="^x: expected finite values, got NaN or infinity$"):
         _checks.float_array("x", cases["+inf"], ndim=2)
