@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from fnmlp.training.augment import Affine, Compose, Elastic, RowAugment, Shift, _gaussian_matrix, augment_rows
+from fnmlp.training.augment import (ENERGY_LEFT, Affine, Compose, Elastic, RowAugment, Shift, _gaussian_matrix,
+                                    augment_rows)
 from fnmlp.training.augment_spec import describe_augment, parse_augment
 
 FILL = -0.5
@@ -137,21 +138,50 @@ def test_gaussian_matrix_is_the_mirrored_gaussian_filter():
                                    rtol=1e-10)
 
 
+def elastic_fields(alpha, sigma, n, height, width, seed):
+    """``(2, n, H, W)`` float64 ``alpha G_H U G_W^T`` (Dy, then Dx) from the documented draws, with the
+    full Gaussian filters, and the same with each filter cut as documented (its SVD's largest singular
+    values, all but ``ENERGY_LEFT`` of their energy)."""
+    count = 2 * n * height * width
+    words = np.random.default_rng(seed).integers(0, 2**64 - 1, -(-count // 8), dtype=np.uint64, endpoint=True)
+    u = (words.view(np.uint8)[:count].reshape(height, n, 2, width) + 0.5) / 2**7 - 1  # (2k + 1) / 256 - 1
+    assert u.min() > -1 and u.max() < 1 and abs(u.mean()) < 0.02
+    full = [_gaussian_matrix(size, sigma) for size in (height, width)]
+
+    def cut(matrix):
+        p, s, q_t = np.linalg.svd(matrix)
+        left = np.cumsum((s**2)[::-1])[::-1] / np.sum(s**2)
+        k = np.count_nonzero(left > ENERGY_LEFT)
+        return (p[:, :k] * s[:k]) @ q_t[:k]
+
+    return [alpha * np.einsum("hk,kicw,vw->cihv", g_rows, u, g_cols) for g_rows, g_cols in (full, map(cut, full))]
+
+
 def test_elastic_is_the_documented_smoothed_field_then_bilinear():
     rng = np.random.default_rng(4)
     images = rng.random((50, 12, 10))
     transform = Elastic(alpha=6.0, sigma=2.0, fill=FILL)
     out = transform(images, np.random.default_rng(5))
-    n, height, width = images.shape
-    count = 2 * n * height * width
-    words = np.random.default_rng(5).integers(0, 2**64 - 1, -(-count // 4), dtype=np.uint64, endpoint=True)
-    field = (words.view(np.uint16)[:count].reshape(2, n, height, width) + 0.5) / 2**15 - 1
-    assert field.min() > -1 and field.max() < 1 and abs(field.mean()) < 0.01
-    g_rows, g_cols = _gaussian_matrix(height, 2.0), _gaussian_matrix(width, 2.0)
-    ys, xs = np.mgrid[0:height, 0:width].astype(float)
+    exact, cut = elastic_fields(6.0, 2.0, 50, 12, 10, seed=5)
+    assert np.abs(cut - exact).max() < 0.01 * np.abs(exact).max()  # the cut filters move points by < 1%
+    ys, xs = np.mgrid[0:12, 0:10].astype(float)
     for i in (0, 17, 49):
-        dy, dx = (6.0 * g_rows @ field[k, i] @ g_cols.T for k in (0, 1))
-        np.testing.assert_allclose(out[i], bilinear(images[i], ys + dy, xs + dx, FILL), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(out[i], bilinear(images[i], ys + cut[0, i], xs + cut[1, i], FILL),
+                                   rtol=1e-9, atol=1e-12)
+    out32 = transform(images.astype(np.float32), np.random.default_rng(5))
+    np.testing.assert_allclose(out32, out, atol=1e-4)
+
+
+def test_elastic_cut_filters_match_the_full_ones_where_little_energy_is_left():
+    """sigma 1 keeps every singular value of a 28-pixel filter: the field is exactly G U G^T."""
+    ramps = np.broadcast_to(np.arange(28.0), (30, 28, 28))
+    for sigma, tolerance in ((1.0, 1e-12), (4.0, 5e-3)):
+        moved_x = Elastic(alpha=34, sigma=sigma, fill=FILL)(ramps, np.random.default_rng(6)) - ramps
+        exact, _ = elastic_fields(34.0, sigma, 30, 28, 28, seed=6)
+        inside = (ramps + exact[1] > 0.5) & (ramps + exact[1] < 26.5)  # a ramp returns the sampled x
+        inside &= (ramps.transpose(0, 2, 1) + exact[0] > 0.5) & (ramps.transpose(0, 2, 1) + exact[0] < 26.5)
+        assert inside.mean() > 0.5
+        assert np.abs(moved_x - exact[1])[inside].max() < tolerance
 
 
 @pytest.mark.parametrize("transform", [Shift(0), Affine(), Affine(rotation=0, scale=(0, 0)), Elastic(alpha=0),
@@ -194,19 +224,77 @@ def test_pure_deterministic_and_dtype_preserving(transform, dtype):
     assert np.array_equal(transform(images, np.random.default_rng(9)), transform(kept, np.random.default_rng(9)))
 
 
-def test_compose_applies_each_step_to_the_images_its_draw_picks():
+def test_compose_picks_and_draws_as_the_steps_in_turn_and_samples_once():
+    """Shift then Affine on half the images: the same draws as each step in turn, each image sampled
+    once at its composed source point; an image the affine map does not pick is only shifted."""
     images = np.random.default_rng(11).random((40, 8, 8))
-    shift, affine = Shift(2), Affine(rotation=30, fill=FILL)
-    out = Compose([shift, (affine, 0.5)])(images, np.random.default_rng(12))
+    shift, affine = Shift(2, fill=FILL), Affine(rotation=30, scale=0.1, fill=FILL)
+    out = Compose([(shift, 1.0), (affine, 0.5)])(images, np.random.default_rng(12))
     rng = np.random.default_rng(12)
-    expected = shift(images, rng)
-    picked = rng.random(40) < 0.5
-    expected[picked] = affine(expected[picked], rng)
+    dy, dx = rng.integers(-2, 3, size=(2, 40))
+    picked = np.flatnonzero(rng.random(40) < 0.5)
+    maps = affine.inverse_maps(picked.size, rng)
+    assert 5 < picked.size < 35
+    ys, xs = np.mgrid[0:8, 0:8].astype(float)
+    for i in range(40):
+        y, x = ys, xs
+        if i in picked:  # the affine step is the outer map, the shift the inner: S_shift(S_affine(P))
+            (ax, bx, ex), (ay, by, ey) = maps[np.searchsorted(picked, i)]
+            y, x = 3.5 + ay * (xs - 3.5) + by * (ys - 3.5) + ey, 3.5 + ax * (xs - 3.5) + bx * (ys - 3.5) + ex
+            expected = bilinear(images[i], y - dy[i], x - dx[i], FILL)
+            np.testing.assert_allclose(out[i], expected, rtol=1e-10, atol=1e-12)
+        else:
+            assert np.array_equal(out[i], shifted(images[i], dy[i], dx[i], FILL))
+
+
+def test_compose_moves_elastic_then_affine_points_once():
+    """Affine then Elastic: each image samples ``A^-1``'s point of ``P + alpha D(P)``, checked on
+    ramps (a ramp sampled at a point returns its coordinate) against the full Gaussian filters."""
+    n, size = 60, 20
+    ramps_x = np.broadcast_to(np.arange(float(size)), (n, size, size))
+    ramps_y = ramps_x.transpose(0, 2, 1)
+    affine, elastic = Affine(rotation=20, scale=0.1, translation=1), Elastic(alpha=10, sigma=3)
+    compose = Compose([(affine, 0.6), (elastic, 0.7)])
+    got_x, got_y = (compose(ramp, np.random.default_rng(13)) for ramp in (ramps_x, ramps_y))
+    rng = np.random.default_rng(13)
+    turned = np.flatnonzero(rng.random(n) < 0.6)
+    maps = affine.inverse_maps(turned.size, rng)
+    distorted = np.flatnonzero(rng.random(n) < 0.7)
+    count = 2 * distorted.size * size * size
+    words = rng.integers(0, 2**64 - 1, -(-count // 8), dtype=np.uint64, endpoint=True)
+    u = (words.view(np.uint8)[:count].reshape(size, distorted.size, 2, size) + 0.5) / 2**7 - 1
+    g = _gaussian_matrix(size, 3.0)
+    field = 10.0 * np.einsum("hk,kicw,vw->cihv", g, u, g)
+    assert 10 < np.intersect1d(turned, distorted).size < n
+    centre = (size - 1) / 2
+    for i in range(n):
+        y, x = ramps_y[i], ramps_x[i]
+        if i in distorted:
+            k = np.searchsorted(distorted, i)
+            y, x = y + field[0, k], x + field[1, k]
+        if i in turned:
+            (ax, bx, ex), (ay, by, ey) = maps[np.searchsorted(turned, i)]
+            y, x = (centre + ay * (x - centre) + by * (y - centre) + ey,
+                    centre + ax * (x - centre) + bx * (y - centre) + ex)
+        inside = (x > 0.5) & (x < size - 1.5) & (y > 0.5) & (y < size - 1.5)
+        assert inside.mean() > 0.5
+        assert np.abs(got_x[i] - x)[inside].max() < 5e-3 and np.abs(got_y[i] - y)[inside].max() < 5e-3
+
+
+def test_compose_runs_other_callables_between_moves_in_turn():
+    """A callable that is not fnmlp's ends a run: the steps around it are sampled one after the other."""
+    images = np.random.default_rng(14).random((30, 9, 9))
+    halve = lambda batch, rng: batch * 0.5  # noqa: E731
+    affine, elastic = Affine(rotation=15, fill=FILL), Elastic(alpha=5, sigma=2, fill=FILL)
+    out = Compose([(affine, 0.5), (halve, 1.0), (elastic, 0.5)])(images, np.random.default_rng(15))
+    rng = np.random.default_rng(15)
+    expected = Compose([(affine, 0.5)])(images, rng) * 0.5
+    expected = Compose([(elastic, 0.5)])(expected, rng)
     assert np.array_equal(out, expected)
-    assert 5 < picked.sum() < 35
-    everything = Compose([shift, affine])(images, np.random.default_rng(12))
-    rng = np.random.default_rng(12)
-    assert np.array_equal(everything, affine(shift(images, rng), rng))
+    different_fills = Compose([(Affine(rotation=15), 0.5), (elastic, 0.5)])(images, np.random.default_rng(15))
+    rng = np.random.default_rng(15)
+    assert np.array_equal(different_fills, Compose([(elastic, 0.5)])(Compose([(Affine(rotation=15), 0.5)])(images, rng),
+                                                                     rng))
 
 
 def test_rows_are_augmented_as_images():
