@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from fnmlp.training.augment import (ENERGY_LEFT, Affine, Compose, Elastic, RowAugment, Shift, _gaussian_matrix,
-                                    augment_rows)
+from fnmlp.training.augment import Affine, Compose, Elastic, RowAugment, Shift, augment_rows
+from fnmlp.training.augment.transforms import ENERGY_LEFT, gaussian_matrix
 from fnmlp.training.augment_spec import describe_augment, parse_augment
 
 FILL = -0.5
@@ -123,7 +123,7 @@ def test_affine_matches_the_bilinear_reference_on_many_images():
 
 def test_gaussian_matrix_is_the_mirrored_gaussian_filter():
     for size, sigma in ((7, 1.0), (28, 4.0), (5, 3.0)):  # (5, 3): the kernel outreaches the signal
-        matrix = _gaussian_matrix(size, sigma)
+        matrix = gaussian_matrix(size, sigma)
         radius = int(4 * sigma + 0.5)
         weights = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
         weights /= weights.sum()
@@ -146,7 +146,7 @@ def elastic_fields(alpha, sigma, n, height, width, seed):
     words = np.random.default_rng(seed).integers(0, 2**64 - 1, -(-count // 8), dtype=np.uint64, endpoint=True)
     u = (words.view(np.uint8)[:count].reshape(height, n, 2, width) + 0.5) / 2**7 - 1  # (2k + 1) / 256 - 1
     assert u.min() > -1 and u.max() < 1 and abs(u.mean()) < 0.02
-    full = [_gaussian_matrix(size, sigma) for size in (height, width)]
+    full = [gaussian_matrix(size, sigma) for size in (height, width)]
 
     def cut(matrix):
         p, s, q_t = np.linalg.svd(matrix)
@@ -263,7 +263,7 @@ def test_compose_moves_elastic_then_affine_points_once():
     count = 2 * distorted.size * size * size
     words = rng.integers(0, 2**64 - 1, -(-count // 8), dtype=np.uint64, endpoint=True)
     u = (words.view(np.uint8)[:count].reshape(size, distorted.size, 2, size) + 0.5) / 2**7 - 1
-    g = _gaussian_matrix(size, 3.0)
+    g = gaussian_matrix(size, 3.0)
     field = 10.0 * np.einsum("hk,kicw,vw->cihv", g, u, g)
     assert 10 < np.intersect1d(turned, distorted).size < n
     centre = (size - 1) / 2

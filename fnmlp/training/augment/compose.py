@@ -1,0 +1,76 @@
+"""``Compose``: several transforms in turn, each on the images a draw picks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+
+from ...utils import checks as _checks
+from ._arguments import check_images, generator
+from ._sampling import Scratch
+from .transforms import Elastic, Geometric, move
+
+
+def _steps(value: Any) -> tuple:
+    if not isinstance(value, (tuple, list)):
+        _checks.fail(TypeError, "steps", "a list of transforms or (transform, p) pairs", _checks.describe(value))
+    steps = []
+    for i, item in enumerate(value):
+        transform, p = item if isinstance(item, (tuple, list)) and len(item) == 2 else (item, 1.0)
+        _checks.function(f"steps[{i}]", transform)
+        steps.append((transform, _checks.real(f"steps[{i}] probability", p, minimum=0.0, maximum=1.0)))
+    return tuple(steps)
+
+
+def _runs(steps: tuple) -> list:
+    """``steps`` (probability 0 left out) in runs: ``Geometric`` steps together while they share a
+    ``fill`` and until an ``Elastic``; any other callable alone."""
+    runs: list = []
+    for transform, p in steps:
+        if p == 0.0:
+            continue
+        last = runs[-1][-1][0] if runs else None
+        if (isinstance(transform, Geometric) and isinstance(last, Geometric) and not isinstance(last, Elastic)
+                and last.fill == transform.fill):
+            runs[-1].append((transform, p))
+        else:
+            runs.append([(transform, p)])
+    return runs
+
+
+@attrs.frozen
+class Compose:
+    """Several transforms in turn: ``steps`` is a list of transforms or ``(transform, probability)``
+    pairs. Step ``k`` with probability ``p_k`` (1 when not given, in ``[0, 1]``) transforms each image
+    independently with probability ``p_k``: a uniform draw per image below ``p_k`` picks it (no draw
+    when ``p_k`` is 0 or 1), and only the picked images pass through the transform.
+    ``Compose([])`` is the identity.
+
+    Consecutive ``Shift``, ``Affine`` and ``Elastic`` steps with the same ``fill`` (an ``Elastic`` ending
+    such a run) move each image once: its source point is their maps composed, the first step's
+    outermost, ``S_1(S_2(..S_k(P)))``, sampled bilinearly once rather than once per step (less blur,
+    less work), or, moved only by shifts, shifted by their sum. The draws are those of the steps in turn.
+    Any other callable gets the picked images and returns new ones."""
+
+    steps: tuple = attrs.field(default=(), converter=_steps)
+
+    def __call__(self, images: np.ndarray, rng: Any) -> np.ndarray:
+        images, rng = check_images(images), generator(rng)
+        out, owned, scratch = images, False, Scratch()
+        for run in _runs(self.steps):
+            transform, p = run[0]
+            if isinstance(transform, Geometric):
+                if not owned:
+                    out, owned = check_images(out).copy(), True  # checks what another callable returned
+                move(run, out, rng, scratch)
+            elif p == 1.0:
+                out, owned = transform(out, rng), False
+            else:
+                rows = np.flatnonzero(rng.random(out.shape[0]) < p)
+                if rows.size:
+                    changed = transform(out[rows], rng)
+                    out, owned = (out if owned else out.copy()), True
+                    out[rows] = changed
+        return out if owned else out.copy()
