@@ -154,8 +154,9 @@ def test_best_aug_is_best_with_augmentation_lighter_dropout_and_more_epochs():
     best, aug = RECIPES["best"], RECIPES["best-aug"]
     assert attrs.evolve(aug, epochs=best.epochs, augment=(), dropout=best.dropout) == best
     assert (aug.epochs, aug.dropout, best.dropout) == (90, (0.1, 0.3), (0.2, 0.5))
-    assert [token.split(":")[0] for token in aug.augment] == ["shift", "affine", "elastic"]
-    assert "--augment shift:2,p=0.5 affine:rot=10,scale=0.1,p=0.5 elastic:alpha=34,sigma=4,p=0.5" in describe_recipe(aug)
+    assert [token.split(":")[0] for token in aug.augment] == ["affine", "elastic"]
+    assert ("--augment affine:rot=10,scale=0.1,translate=2,p=0.4 elastic:alpha=34,sigma=4,p=0.4"
+            in describe_recipe(aug))
 
 
 def test_rows_must_be_square_images_and_fill_is_a_blank_pixel():
