@@ -49,7 +49,7 @@ class Scratch:
 
 
 def sample_bilinear(images: np.ndarray, rows: Any, coordinates: Callable[[int, int, np.ndarray], None], fill: float,
-            scratch: Scratch) -> None:
+                    scratch: Scratch) -> None:
     """In place: ``images[rows[k]]``, surrounded by ``fill``, sampled bilinearly at
     ``(rows_k[y, x] - 1, cols_k[y, x] - 1)`` (``rows=None``: every image, ``k`` its index), where
     ``coordinates(start, stop, where)`` writes ``rows_k`` and ``cols_k`` of ``k = start:stop`` into
@@ -114,7 +114,7 @@ def sample_bilinear(images: np.ndarray, rows: Any, coordinates: Callable[[int, i
 
 
 def shift_whole_pixels(images: np.ndarray, rows: np.ndarray, dy: np.ndarray, dx: np.ndarray, room: int, fill: float,
-           scratch: Scratch) -> None:
+                       scratch: Scratch) -> None:
     """In place: ``images[rows[k], y, x]`` becomes ``images[rows[k], y - dy[k], x - dx[k]]``, or ``fill``
     outside the image; ``|dy|, |dx| <= room``."""
     _, height, width = images.shape
