@@ -281,6 +281,55 @@ def test_compose_moves_elastic_then_affine_points_once():
         assert np.abs(got_x[i] - x)[inside].max() < 5e-3 and np.abs(got_y[i] - y)[inside].max() < 5e-3
 
 
+def reference_source_points(steps, n, size, seed):
+    """Each output pixel's source point under ``Compose(steps)`` on ``n`` square images, drawing as the
+    steps do in turn and applying their maps one by one, the last step's first (full Gaussian filters)."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:size, 0:size].astype(float)
+    px, py = np.tile(xs, (n, 1, 1)), np.tile(ys, (n, 1, 1))
+    drawn = []
+    for transform, p in steps:
+        rows = np.arange(n) if p == 1.0 else np.flatnonzero(rng.random(n) < p)
+        if isinstance(transform, Shift):
+            m = transform.max_pixels
+            drawn.append((transform, rows, rng.integers(-m, m + 1, size=(2, rows.size))))
+        elif isinstance(transform, Affine):
+            drawn.append((transform, rows, transform.inverse_maps(rows.size, rng)))
+        else:
+            count = 2 * rows.size * size * size
+            words = rng.integers(0, 2**64 - 1, -(-count // 8), dtype=np.uint64, endpoint=True)
+            u = (words.view(np.uint8)[:count].reshape(size, rows.size, 2, size) + 0.5) / 2**7 - 1
+            g = gaussian_matrix(size, transform.sigma)
+            drawn.append((transform, rows, transform.alpha * np.einsum("hk,kicw,vw->cihv", g, u, g)))
+    centre = (size - 1) / 2
+    for transform, rows, params in reversed(drawn):
+        if isinstance(transform, Shift):
+            py[rows] -= params[0][:, None, None]
+            px[rows] -= params[1][:, None, None]
+        elif isinstance(transform, Affine):
+            (ax, bx, ex), (ay, by, ey) = (params[:, k, :, None, None].transpose(1, 0, 2, 3) for k in (0, 1))
+            x, y = px[rows] - centre, py[rows] - centre
+            px[rows], py[rows] = centre + ax * x + bx * y + ex, centre + ay * x + by * y + ey
+        else:
+            py[rows] += params[0]
+            px[rows] += params[1]
+    return py, px
+
+
+def test_compose_of_four_moves_matches_their_maps_applied_one_by_one():
+    """Affine, Shift, Affine, Elastic, each on some images: maps composed twice over, on ramps."""
+    n, size = 80, 24
+    steps = [(Affine(rotation=30, shear=10, translation=2), 0.7), (Shift(3), 0.6),
+             (Affine(rotation=20, scale=0.2), 0.5), (Elastic(alpha=8, sigma=3), 0.8)]
+    ramps_x = np.broadcast_to(np.arange(float(size)), (n, size, size))
+    got_x, got_y = (Compose(steps)(ramp, np.random.default_rng(16)) for ramp in (ramps_x, ramps_x.transpose(0, 2, 1)))
+    want_y, want_x = reference_source_points(steps, n, size, seed=16)
+    inside = (want_x > 0.5) & (want_x < size - 1.5) & (want_y > 0.5) & (want_y < size - 1.5)
+    assert inside.mean() > 0.5
+    assert np.abs(np.hypot(want_x - ramps_x, want_y - ramps_x.transpose(0, 2, 1)))[inside].mean() > 2  # moved
+    assert np.abs(got_x - want_x)[inside].max() < 5e-3 and np.abs(got_y - want_y)[inside].max() < 5e-3
+
+
 def test_compose_runs_other_callables_between_moves_in_turn():
     """A callable that is not fnmlp's ends a run: the steps around it are sampled one after the other."""
     images = np.random.default_rng(14).random((30, 9, 9))
