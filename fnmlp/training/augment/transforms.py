@@ -183,17 +183,21 @@ class Elastic(Geometric):
         words = rng.integers(0, 2**64 - 1, size=-(-count // 8), dtype=np.uint64, endpoint=True)
         return words.view(np.uint8)[:count].reshape(height, n, 2, width)  # the levels
 
-    def _work(self, images: int, shape: tuple, dtype: np.dtype) -> int:
-        """The scratch ``_points`` needs for ``images`` images, in elements."""
-        (height, width), factors = shape, _elastic_factors(self.alpha, self.sigma, *shape, dtype)
-        kh, kw = factors[3].shape[1], factors[1].shape[1]
-        return 2 * images * ((height + 1) * width + kh * width + 2 * kh * kw + height * kw + height * (kw + 2))
+    def _work_parts(self, images: int, shape: tuple, dtype: np.dtype) -> np.ndarray:
+        """Where ``_points``' six work arrays for ``images`` images start in its flat scratch, and
+        where the last ends: the fields side by side (a row of ones below), after ``Q_H^T``, ``Z``,
+        ``Z`` mixed, after ``B_H``, and the last product's left side."""
+        height, width = shape
+        on_levels, q_cols = _elastic_factors(self.alpha, self.sigma, height, width, dtype)[:2]
+        kh, kw = on_levels.shape[0], q_cols.shape[1]
+        sizes = [(height + 1) * width, kh * width, kh * kw, kh * kw, height * kw, height * (kw + 2)]
+        return np.cumsum([0] + [2 * images * size for size in sizes])
 
     def _points(self, levels: np.ndarray, maps: np.ndarray, where: np.ndarray, work: np.ndarray) -> None:
         """``where`` ``(2, m, H, W)`` (rows, then columns): the padded source points
         ``M_i (P + alpha D_i(P)) + e_i`` of ``m`` images with fields ``levels`` ``(H, m, 2, W)`` and
         maps ``[M_i | e_i]`` ``maps`` ``(2, m, 3)`` (rows, then columns, each over ``(x, y, 1)``).
-        ``work``: flat scratch of ``_work(m, ...)`` elements.
+        ``work``: flat scratch of ``_work_parts(m, ...)[-1]`` elements.
 
         The fields side by side pass ``Q_H^T`` and ``Q_W``; ``M_i`` mixes each image's two small
         ``Z``; ``B_H`` and ``B_W^T`` bring them back, the last product adding ``M_i P + e_i``."""
@@ -201,8 +205,7 @@ class Elastic(Geometric):
         on_levels, q_cols, b_cols_grid, b_rows = _elastic_factors(self.alpha, self.sigma, height, width,
                                                                   where.dtype)
         kh, kw = b_rows.shape[1], q_cols.shape[1]
-        sizes = [(height + 1) * width, kh * width, kh * kw, kh * kw, height * kw, height * (kw + 2)]
-        parts = np.cumsum([0] + [2 * m * size for size in sizes])
+        parts = self._work_parts(m, (height, width), where.dtype)
         side_by_side, on_rows, z, mixed, on_cols, grid_rows = (work[a:b] for a, b in zip(parts[:-1], parts[1:]))
         side_by_side = side_by_side.reshape(height + 1, m, 2, width)
         np.copyto(side_by_side[:height], levels, casting="unsafe")
@@ -275,7 +278,7 @@ def move(steps: Sequence, images: np.ndarray, rng: np.random.Generator, scratch:
     grid, fields = pixel_grid(height, width, dtype), field_rows.size
     if fields:  # the source points of the images with a field, all at once
         points = scratch("points", (2, fields, height, width), dtype)
-        work = scratch("elastic", (elastic._work(fields, shape, dtype),), dtype)
+        work = scratch("elastic", (elastic._work_parts(fields, shape, dtype)[-1],), dtype)
         elastic._points(levels, by_rows[:, :fields], points, work)
 
     def coordinates(start: int, stop: int, where: np.ndarray) -> None:
