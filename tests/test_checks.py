@@ -21,7 +21,8 @@ def test_is_finite_agrees_with_isfinite_even_when_the_sum_overflows(dtype):
         "empty": np.zeros((0, 3)),
     }
     for name, array in cases.items():
-        for reps in (1, _checks.LARGE_ARRAY // array.shape[1] + 1):  # the plain check, then the sum first
+        # the plain check; a matrix's rows summed first; any array summed first
+        for reps in (1, _checks.LARGE_MATRIX // array.shape[1] + 1, _checks.LARGE_ARRAY // array.shape[1] + 1):
             large = np.tile(array.astype(dtype), (reps, 1))
             expected = bool(np.isfinite(large).all())
             # a matrix's rows summed by a matrix-vector product; 1-D and 3-D arrays by add.reduce
