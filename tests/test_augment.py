@@ -224,6 +224,51 @@ def test_pure_deterministic_and_dtype_preserving(transform, dtype):
     assert np.array_equal(transform(images, np.random.default_rng(9)), transform(kept, np.random.default_rng(9)))
 
 
+BATCHED = TRANSFORMS + [Compose([(Affine(rotation=10, scale=0.1, translation=2), 0.4), (Elastic(34, 4), 0.4)]),
+                        Compose([(Shift(2, fill=FILL), 0.5), (Affine(rotation=15), 0.5), (Elastic(8, 3), 0.7)]),
+                        Compose([]), Compose([Shift(0)])]
+
+
+@pytest.mark.parametrize("transform", BATCHED)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batched_gives_the_batches_in_turn_bit_for_bit(transform, dtype):
+    """``batched`` draws as the batches in turn and gives their bits, whatever the batch size: a batch
+    of one, batches whose picked images leave one image to a product, a last short batch, one batch."""
+    images = np.random.default_rng(30).random((61, 14, 12)).astype(dtype)
+    kept = images.copy()
+    images.setflags(write=False)
+    for batch_size in (1, 2, 7, 25, 61, 100):
+        rng = np.random.default_rng(31)
+        in_turn = np.concatenate([transform(images[i:i + batch_size], rng) for i in range(0, 61, batch_size)])
+        batched_rng = np.random.default_rng(31)
+        out = transform.batched(images, batch_size, batched_rng)
+        assert out.dtype == dtype and not np.shares_memory(out, images)
+        assert out.tobytes() == in_turn.tobytes(), batch_size
+        assert batched_rng.bit_generator.state == rng.bit_generator.state
+    assert np.array_equal(images, kept)
+    assert transform.batched(images[:0], 5, 0).shape == (0, 14, 12)
+
+
+def test_batched_rows_use_the_transforms_batched_or_the_batches_in_turn():
+    x = np.random.default_rng(32).random((23, 20))
+    compose = Compose([(Affine(rotation=10), 0.5), (Elastic(3, 1), 0.5)])
+
+    def noisy(images, rng):
+        return images + rng.random()
+
+    for transform in (compose, noisy):
+        rows = RowAugment(transform, (4, 5))
+        rng = np.random.default_rng(33)
+        in_turn = np.concatenate([rows(x[i:i + 4], rng) for i in range(0, 23, 4)])
+        assert np.array_equal(rows.batched(x, 4, np.random.default_rng(33)), in_turn)
+    with pytest.raises(ValueError, match="batch_size"):
+        RowAugment(compose, (4, 5)).batched(x, 0, 0)
+    with pytest.raises(ValueError, match="batch_size"):
+        compose.batched(x.reshape(23, 4, 5), 0, 0)
+    with pytest.raises(ValueError, match="x_rows"):
+        RowAugment(compose, (4, 5)).batched(x[:, :19], 4, 0)
+
+
 def test_compose_picks_and_draws_as_the_steps_in_turn_and_samples_once():
     """Shift then Affine on half the images: the same draws as each step in turn, each image sampled
     once at its composed source point; an image the affine map does not pick is only shifted."""
@@ -391,6 +436,8 @@ def test_parameters_of_the_wrong_type_are_named(make, name):
 def test_bad_images_are_named(images, error, transform):
     with pytest.raises(error, match="images"):
         transform(images, 0)
+    with pytest.raises(error, match="images"):
+        transform.batched(images, 2, 0)
 
 
 def test_bad_rng_is_named():

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import fnmlp
+import fnmlp.training.batches as batches
 import fnmlp.training.loop as loop
 from fnmlp import cli
 from fnmlp.cli.train import describe_recipe
@@ -64,6 +65,29 @@ def test_training_with_augmentation_resumes_bit_for_bit_through_a_checkpoint(pre
     assert same_params(other.params, whole.params)
     plain = fit(spec, params, state, opt, train, epochs=3, batch_size=20, rng=4)
     assert not fnmlp.tree_allclose(plain.params, whole.params, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("prefetch", [True, False])
+def test_batches_augmented_several_at_a_time_train_as_one_at_a_time(prefetch, monkeypatch):
+    """A ``RowAugment`` takes ``GROUP_IMAGES // batch_size`` batches a call (its ``batched``), from
+    each epoch's first; a function without ``batched`` takes one. Both train to the same bits."""
+    monkeypatch.setattr(loop, "PREFETCH", prefetch)
+    monkeypatch.setattr(batches, "GROUP_IMAGES", 45)  # two batches of 20 a call: 40, 40, then 10
+    spec, params, state, opt = setup()
+    calls = []
+
+    class Counted(RowAugment):
+        def batched(self, x_rows, batch_size, rng):
+            calls.append((x_rows.shape[0], batch_size))
+            return super().batched(x_rows, batch_size, rng)
+
+    grouped = fit(spec, params, state, opt, problem(), epochs=2, batch_size=20, rng=4,
+                  augment=Counted(AUGMENT.transform, AUGMENT.image_shape))
+    in_turn = fit(spec, params, state, opt, problem(), epochs=2, batch_size=20, rng=4,
+                  augment=lambda x_rows, rng: AUGMENT(x_rows, rng))
+    assert calls == [(40, 20), (40, 20), (10, 20)] * 2
+    assert same_params(grouped.params, in_turn.params) and same_params(grouped.bn_state, in_turn.bn_state)
+    assert grouped.final.augment_rng.bit_generator.state == in_turn.final.augment_rng.bit_generator.state
 
 
 def test_prefetch_by_default_only_where_a_core_is_spare_beyond_fnmlps_threads(monkeypatch):

@@ -10,7 +10,7 @@ import numpy as np
 from ...utils import checks as _checks
 from ._arguments import check_images, generator
 from ._sampling import Scratch
-from .transforms import Elastic, Geometric, move
+from .transforms import Elastic, Geometric, move, move_in_batches
 
 
 def _steps(value: Any) -> tuple:
@@ -74,3 +74,20 @@ class Compose:
                     out, owned = (out if owned else out.copy()), True
                     out[rows] = changed
         return out if owned else out.copy()
+
+    def batched(self, images: np.ndarray, batch_size: int, rng: Any) -> np.ndarray:
+        """``self`` on ``images`` ``(n, H, W)`` cut into batches of ``batch_size`` (the last may be
+        smaller), each in turn: for a Generator ``rng``, the same draws and bits as
+        ``np.concatenate([self(images[i:i + batch_size], rng) for i in range(0, n, batch_size)])``
+        (an int seeds one generator for all the batches). Runs of ``Geometric`` steps are carried out
+        on all the batches at once, in fewer and larger NumPy calls; with any other callable among
+        the steps, the batches go one by one."""
+        images, rng = check_images(images), generator(rng)
+        batch_size = _checks.integer("batch_size", batch_size, minimum=1)
+        runs, n = _runs(self.steps), images.shape[0]
+        if not all(isinstance(run[0][0], Geometric) for run in runs):
+            return np.concatenate([self(images[i:i + batch_size], rng) for i in range(0, n, batch_size)]
+                                  or [images.copy()])
+        out = images.copy()
+        move_in_batches(runs, out, batch_size, rng, Scratch())
+        return out

@@ -1,5 +1,6 @@
 """The transforms that move pixels, ``Shift``, ``Affine`` and ``Elastic``, and ``move``, which runs
-several of them as one map per image, resampled once."""
+several of them as one map per image, resampled once: ``plan`` draws the maps, ``carry_out`` moves the
+pixels, and ``move_in_batches`` draws batch by batch and moves all the batches at once."""
 
 from __future__ import annotations
 
@@ -28,6 +29,14 @@ class Geometric:
         images, rng = check_images(images), generator(rng)
         out = images.copy()
         move(((self, 1.0),), out, rng, Scratch())
+        return out
+
+    def batched(self, images: np.ndarray, batch_size: int, rng: Any) -> np.ndarray:
+        """``Compose([self]).batched(images, batch_size, rng)``: batches of ``images`` in turn, in one call."""
+        images, rng = check_images(images), generator(rng)
+        batch_size = _checks.integer("batch_size", batch_size, minimum=1)
+        out = images.copy()
+        move_in_batches([((self, 1.0),)], out, batch_size, rng, Scratch())
         return out
 
 
@@ -161,8 +170,8 @@ class Elastic(Geometric):
     Gaussian filters of std ``sigma`` pixels along the columns and the rows, the field mirrored at the
     edges, each cut to its largest singular values, all but ``ENERGY_LEFT`` (1e-6) of their energy
     (9 of 28 for ``sigma=4``, where points land within 0.003 pixels of the full filters' at
-    ``alpha=34``): with ``G = B Q^T``, ``D`` is computed as ``B_H (Q_H^T U Q_W) B_W^T``. ``U`` takes the 256 levels ``(2k + 1) / 256 - 1``, 8
-    random bits each: the ``uint8`` view of
+    ``alpha=34``): with ``G = B Q^T``, ``D`` is computed as ``B_H (Q_H^T U Q_W) B_W^T``. ``U`` takes
+    the 256 levels ``(2k + 1) / 256 - 1``, 8 random bits each: the ``uint8`` view of
     ``rng.integers(0, 2**64 - 1, ceil(2 n H W / 8), uint64, endpoint=True)``, shaped ``(H, n, 2, W)``
     (row by row, each image's ``Dy`` field, then its ``Dx`` field).
 
@@ -232,28 +241,50 @@ def _compose_maps(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     return maps
 
 
-def move(steps: Sequence, images: np.ndarray, rng: np.random.Generator, scratch: Scratch) -> None:
-    """``Compose(steps)`` for ``Geometric`` steps with one ``fill``, an ``Elastic`` only last, in place
-    in ``images`` ``(n, H, W)``, each image resampled at most once.
+@attrs.frozen(eq=False)
+class Moves:
+    """What ``plan`` drew for ``n`` images, to be carried out by ``carry_out``: ``maps`` ``(n, 2, 3)``
+    float64, each image's steps other than an ``Elastic`` composed (``Geometric._maps``, the identity
+    where none moved it); ``mapped`` and ``sampled`` ``(n,)`` bool, whether a step moved it and whether
+    it must be sampled bilinearly (an ``Affine`` or an ``Elastic`` moved it); ``room``, a bound on the
+    whole-pixel shifts; and ``elastic``, with ``field_rows`` ``(k,)`` and ``levels`` ``(H, k, 2, W)``
+    uint8, the ``Elastic`` step and its picked images' field levels (``None`` and empty without one)."""
 
-    Each step picks and draws in turn as ``Compose`` says. An image's source point is then its steps'
-    maps composed, the first step's outermost: ``S_1(S_2(..S_k(P)))``, with an ``Elastic`` last,
-    ``M (P + alpha D(P)) + e - 1`` for the other steps' map ``[M | e]``. Images that only ``Shift``
-    steps move are shifted by the sum of their shifts; images an ``Affine`` or ``Elastic`` moves are
-    sampled bilinearly at the composed point, those with an ``Elastic`` field first."""
-    n, height, width = images.shape
-    shape, fill, dtype = (height, width), steps[0][0].fill, images.dtype
+    maps: np.ndarray
+    mapped: np.ndarray
+    sampled: np.ndarray
+    room: int
+    elastic: Any
+    field_rows: np.ndarray
+    levels: Any
+
+    @staticmethod
+    def concatenate(moves: Sequence["Moves"]) -> "Moves":
+        """The moves of the images of ``moves[0]``, then of ``moves[1]``, and so on, as one."""
+        starts = np.cumsum([0] + [m.maps.shape[0] for m in moves])
+        with_field = [(m, start) for m, start in zip(moves, starts) if m.elastic is not None]
+        elastic = with_field[0][0].elastic if with_field else None
+        return Moves(np.concatenate([m.maps for m in moves]), np.concatenate([m.mapped for m in moves]),
+                     np.concatenate([m.sampled for m in moves]), max(m.room for m in moves), elastic,
+                     np.concatenate([np.zeros(0, np.intp)] + [m.field_rows + start for m, start in with_field]),
+                     np.concatenate([m.levels for m, _ in with_field], axis=1) if with_field else None)
+
+
+def plan(steps: Sequence, n: int, shape: tuple, rng: np.random.Generator) -> Moves:
+    """``Compose(steps)``'s draws for ``n`` images of ``shape`` ``(H, W)``, for ``Geometric`` steps with
+    one ``fill``, an ``Elastic`` only last: each step picks and draws in turn as ``Compose`` says, and
+    an image's map is its steps' maps composed, the first step's outermost, ``S_1(S_2(..S_k(P)))``."""
     maps = np.zeros((n, 2, 3))
     maps[:, 0, 0] = maps[:, 1, 1] = maps[:, :, 2] = 1.0  # the identity, padded
     mapped, sampled = np.zeros(n, bool), np.zeros(n, bool)
-    room, field = 0, None
+    room, field = 0, (None, np.zeros(0, np.intp), None)
     for transform, p in steps:
         rows = np.arange(n) if p == 1.0 else np.flatnonzero(rng.random(n) < p)
         params = transform._draw(rows.size, shape, rng) if rows.size else None
         if params is None:
             continue
         if isinstance(transform, Elastic):
-            field, sampled[rows] = (transform, rows, params), True
+            field = (transform, rows, params)
             continue
         step = transform._maps(params, shape)
         again = mapped[rows]
@@ -265,28 +296,59 @@ def move(steps: Sequence, images: np.ndarray, rng: np.random.Generator, scratch:
             room += transform.max_pixels
         else:
             sampled[rows] = True
-    shifted = np.flatnonzero(mapped & ~sampled)
+    return Moves(maps, mapped, sampled, room, *field)
+
+
+def carry_out(moves: Moves, images: np.ndarray, fill: float, scratch: Scratch) -> None:
+    """In place in ``images`` ``(n, H, W)``, each image resampled at most once: images that only
+    ``Shift`` steps move are shifted by the sum of their shifts; the others that a step moves are
+    sampled bilinearly at their source points, ``M (P + alpha D(P)) + e - 1`` with an ``Elastic``
+    field ``D`` (those first), ``M P + e - 1`` without, for their map ``[M | e]``."""
+    n, height, width = images.shape
+    shape, dtype, elastic, field_rows = (height, width), images.dtype, moves.elastic, moves.field_rows
+    sampled = moves.sampled.copy()
+    sampled[field_rows] = True
+    shifted = np.flatnonzero(moves.mapped & ~sampled)
     if shifted.size:
-        offsets = np.rint(1.0 - maps[shifted, :, 2]).astype(np.intp)
-        shift_whole_pixels(images, shifted, offsets[:, 1], offsets[:, 0], room, fill, scratch)
-    elastic, field_rows, levels = field if field is not None else (None, np.zeros(0, np.intp), None)
+        offsets = np.rint(1.0 - moves.maps[shifted, :, 2]).astype(np.intp)
+        shift_whole_pixels(images, shifted, offsets[:, 1], offsets[:, 0], moves.room, fill, scratch)
     sampled[field_rows] = False
     order = np.concatenate([field_rows, np.flatnonzero(sampled)])
     if not order.size:
         return
-    by_rows = maps[order][:, ::-1].transpose(1, 0, 2).astype(dtype)  # (2, k, 3): rows, then cols
+    by_rows = moves.maps[order][:, ::-1].transpose(1, 0, 2).astype(dtype)  # (2, k, 3): rows, then cols
     grid, fields = pixel_grid(height, width, dtype), field_rows.size
     if fields:  # the source points of the images with a field, all at once
         points = scratch("points", (2, fields, height, width), dtype)
         work = scratch("elastic", (elastic._work_parts(fields, shape, dtype)[-1],), dtype)
-        elastic._points(levels, by_rows[:, :fields], points, work)
+        elastic._points(moves.levels, by_rows[:, :fields], points, work)
 
     def coordinates(start: int, stop: int, where: np.ndarray) -> None:
         split = min(max(start, fields), stop)  # the block's images with a field come first
         if start < split:
             where[:, :split - start] = points[:, start:split]
-        if split < stop:
+        if stop - split == 1:  # a product of one row would run as a matrix-vector product, rounded otherwise
+            twice = by_rows[:, split:stop].repeat(2, axis=1)
+            where[:, -1] = np.matmul(twice, grid)[:, 0].reshape(2, height, width)
+        elif split < stop:
             np.matmul(by_rows[:, split:stop], grid, out=where[:, split - start:].reshape(2, stop - split, -1))
 
     every = order.size == n and bool((order == np.arange(n)).all())
     sample_bilinear(images, None if every else order, coordinates, fill, scratch)
+
+
+def move(steps: Sequence, images: np.ndarray, rng: np.random.Generator, scratch: Scratch) -> None:
+    """``Compose(steps)`` for ``Geometric`` steps with one ``fill``, an ``Elastic`` only last, in place
+    in ``images`` ``(n, H, W)``, each image resampled at most once: ``carry_out(plan(...))``."""
+    carry_out(plan(steps, images.shape[0], images.shape[1:], rng), images, steps[0][0].fill, scratch)
+
+
+def move_in_batches(runs: Sequence, images: np.ndarray, batch_size: int, rng: np.random.Generator,
+                    scratch: Scratch) -> None:
+    """In place: ``move`` of each run of ``runs`` in turn on each batch of ``batch_size`` images in
+    turn, with the same draws and bits: each batch's draws for all the runs, batch after batch, then
+    each run carried out on all the batches at once."""
+    n, shape = images.shape[0], images.shape[1:]
+    drawn = [[plan(run, min(batch_size, n - i), shape, rng) for run in runs] for i in range(0, n, batch_size)]
+    for k, run in enumerate(runs if drawn else ()):
+        carry_out(Moves.concatenate([moves[k] for moves in drawn]), images, run[0][0].fill, scratch)
