@@ -5,8 +5,9 @@ Trains one epoch of the recipe's network on MNIST's 55,000 training rows with ``
 augmentation and with each ``--augment`` setting, with the worker thread that augments the next batch
 while the current one trains (``prefetch``) and without it (``serial``), in ``--repeats`` rounds
 (every case once per round, after one warm-up epoch), and prints the median epoch seconds and each
-case's cost over the plain epoch. ``augment alone`` is the augmentation of one epoch's batches
-without training. On this machine benchmark with its forced OpenBLAS kernels unset::
+case's cost over the plain epoch. ``augment alone`` is the augmentation of one epoch's batches as
+``fit`` makes them (several batches a call), without training. On this machine benchmark with its
+forced OpenBLAS kernels unset::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/augment_cost.py
 """
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import fnmlp  # noqa: E402
 import fnmlp.training.loop as loop  # noqa: E402
 from fnmlp.runs.augmentation import row_augment  # noqa: E402
+from fnmlp.training.batches import augmented_batches  # noqa: E402
 from fnmlp.training.config import RECIPES, TrainConfig, build  # noqa: E402
 
 SETTINGS = {"best-aug": " ".join(RECIPES["best-aug"].augment),
@@ -54,8 +56,8 @@ def main() -> None:
     def alone(augment) -> float:
         rng, order = np.random.default_rng(0), np.random.default_rng(1).permutation(x.shape[0])
         started = time.perf_counter()
-        for begin in range(0, x.shape[0], config.batch_size):
-            augment(x[order[begin:begin + config.batch_size]], rng)
+        for _ in augmented_batches(augment, rng, None)(x, order, config.batch_size):
+            pass
         return time.perf_counter() - started
 
     cases = [("none", None, True)] + [(f"{name}, {mode}", augment, mode == "prefetch")

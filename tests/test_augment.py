@@ -247,6 +247,10 @@ def test_batched_gives_the_batches_in_turn_bit_for_bit(transform, dtype):
         assert batched_rng.bit_generator.state == rng.bit_generator.state
     assert np.array_equal(images, kept)
     assert transform.batched(images[:0], 5, 0).shape == (0, 14, 12)
+    rows = np.random.default_rng(34).permutation(61)[:40]
+    taken = transform.batched(images, 7, np.random.default_rng(35), rows)
+    assert taken.tobytes() == transform.batched(images[rows], 7, np.random.default_rng(35)).tobytes()
+    assert transform.batched(images, 7, 0, rows[:0]).shape == (0, 14, 12)
 
 
 def test_batched_rows_use_the_transforms_batched_or_the_batches_in_turn():
@@ -267,6 +271,14 @@ def test_batched_rows_use_the_transforms_batched_or_the_batches_in_turn():
         compose.batched(x.reshape(23, 4, 5), 0, 0)
     with pytest.raises(ValueError, match="x_rows"):
         RowAugment(compose, (4, 5)).batched(x[:, :19], 4, 0)
+    for transform in (compose, noisy):
+        rows = np.array([3, 0, 22, 3])
+        assert np.array_equal(RowAugment(transform, (4, 5)).batched(x, 3, np.random.default_rng(36), rows),
+                              RowAugment(transform, (4, 5)).batched(x[rows], 3, np.random.default_rng(36)))
+        for bad, error in ((np.array([0, 23]), ValueError), (np.array([-1]), ValueError),
+                           (np.array([0.0]), TypeError), ([0, 1], TypeError), (np.zeros((1, 1), int), TypeError)):
+            with pytest.raises(error, match="^rows: expected"):
+                RowAugment(transform, (4, 5)).batched(x, 3, 0, bad)
 
 
 def test_compose_picks_and_draws_as_the_steps_in_turn_and_samples_once():

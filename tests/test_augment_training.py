@@ -77,9 +77,9 @@ def test_batches_augmented_several_at_a_time_train_as_one_at_a_time(prefetch, mo
     calls = []
 
     class Counted(RowAugment):
-        def batched(self, x_rows, batch_size, rng):
-            calls.append((x_rows.shape[0], batch_size))
-            return super().batched(x_rows, batch_size, rng)
+        def batched(self, x_rows, batch_size, rng, rows=None):
+            calls.append((rows.size, batch_size))
+            return super().batched(x_rows, batch_size, rng, rows)
 
     grouped = fit(spec, params, state, opt, problem(), epochs=2, batch_size=20, rng=4,
                   augment=Counted(AUGMENT.transform, AUGMENT.image_shape))

@@ -39,9 +39,9 @@ def augmented_batches(augment: Callable, rng: Any, worker: Optional[concurrent.f
     array of ``x[rows]``'s shape and dtype (else ``TypeError``/``ValueError`` naming ``augment``).
 
     The batches are augmented one after the other, so that ``rng`` draws in the same order however
-    they are computed. Where ``augment`` has ``batched(x_rows, batch_size, rng)`` (``RowAugment``
-    has), which gives what augmenting its batches in turn gives, it takes consecutive batches of
-    about ``GROUP_IMAGES`` rows in one call, from the epoch's first. With a ``worker`` (an executor of
+    they are computed. Where ``augment`` has ``batched(x, batch_size, rng, rows)`` (``RowAugment``
+    has), which gives what augmenting the batches of ``x[rows]`` in turn gives, it takes consecutive
+    batches of about ``GROUP_IMAGES`` rows in one call, from the epoch's first. With a ``worker`` (an executor of
     one thread), the next call runs there while the current batches train (NumPy releases the GIL).
     Closing the iterator waits for the worker's call, so that nothing touches ``rng`` or ``order``
     once it is closed.
@@ -49,13 +49,13 @@ def augmented_batches(augment: Callable, rng: Any, worker: Optional[concurrent.f
     many = getattr(augment, "batched", None)
 
     def make(x: np.ndarray, rows: np.ndarray, batch_size: int) -> np.ndarray:
-        taken = np.take(x, rows, axis=0)
-        out = augment(taken, rng) if many is None else many(taken, batch_size, rng)
+        out = augment(np.take(x, rows, axis=0), rng) if many is None else many(x, batch_size, rng, rows)
+        shape = (rows.size,) + x.shape[1:]
         if not isinstance(out, np.ndarray):
             _checks.fail(TypeError, "augment", "a function returning an array", _checks.describe(out))
-        if out.shape != taken.shape or out.dtype != taken.dtype:
-            _checks.fail(ValueError, "augment", f"a function returning the batch's shape {taken.shape} and "
-                         f"dtype {taken.dtype}", f"shape {out.shape} and dtype {out.dtype}")
+        if out.shape != shape or out.dtype != x.dtype:
+            _checks.fail(ValueError, "augment", f"a function returning the batch's shape {shape} and "
+                         f"dtype {x.dtype}", f"shape {out.shape} and dtype {out.dtype}")
         return _checks.all_finite("augment", out)
 
     def batches(x: np.ndarray, order: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:

@@ -19,6 +19,19 @@ def check_images(images: Any) -> np.ndarray:
     return images
 
 
+def take_images(images: np.ndarray, rows: Any) -> np.ndarray:
+    """A new array of ``images[rows]`` (all of ``images`` when ``rows`` is None), ``rows`` checked to be
+    a 1-D array of integers in ``[0, n)``."""
+    if rows is None:
+        return images.copy()
+    if not isinstance(rows, np.ndarray) or rows.dtype.kind not in "iu" or rows.ndim != 1:
+        _checks.fail(TypeError, "rows", "a 1-D integer array", _checks.describe(rows))
+    if rows.size and (rows.min() < 0 or rows.max() >= images.shape[0]):
+        _checks.fail(ValueError, "rows", f"indices in [0, {images.shape[0]})",
+                     f"{rows.min()} .. {rows.max()}")
+    return images.take(rows, axis=0)
+
+
 def generator(rng: Any) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng

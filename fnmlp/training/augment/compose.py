@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 
 from ...utils import checks as _checks
-from ._arguments import check_images, generator
+from ._arguments import check_images, generator, take_images
 from ._sampling import Scratch
 from .transforms import Elastic, Geometric, move, move_in_batches
 
@@ -75,19 +75,19 @@ class Compose:
                     out[rows] = changed
         return out if owned else out.copy()
 
-    def batched(self, images: np.ndarray, batch_size: int, rng: Any) -> np.ndarray:
-        """``self`` on ``images`` ``(n, H, W)`` cut into batches of ``batch_size`` (the last may be
-        smaller), each in turn: for a Generator ``rng``, the same draws and bits as
-        ``np.concatenate([self(images[i:i + batch_size], rng) for i in range(0, n, batch_size)])``
+    def batched(self, images: np.ndarray, batch_size: int, rng: Any, rows: Any = None) -> np.ndarray:
+        """``self`` on ``images[rows]`` (``images`` ``(n, H, W)``, all of them when ``rows`` is None)
+        cut into batches of ``batch_size`` (the last may be smaller), each in turn: for a Generator
+        ``rng``, the same draws and bits as ``np.concatenate([self(batch, rng) for batch in batches])``
         (an int seeds one generator for all the batches). Runs of ``Geometric`` steps are carried out
         on all the batches at once, in fewer and larger NumPy calls; with any other callable among
-        the steps, the batches go one by one."""
+        the steps, the batches go one by one. ``rows``: a 1-D integer array, taken as ``np.take``
+        would, into the array returned."""
         images, rng = check_images(images), generator(rng)
         batch_size = _checks.integer("batch_size", batch_size, minimum=1)
-        runs, n = _runs(self.steps), images.shape[0]
+        out, runs = take_images(images, rows), _runs(self.steps)
         if not all(isinstance(run[0][0], Geometric) for run in runs):
-            return np.concatenate([self(images[i:i + batch_size], rng) for i in range(0, n, batch_size)]
-                                  or [images.copy()])
-        out = images.copy()
+            return np.concatenate([self(out[i:i + batch_size], rng) for i in range(0, out.shape[0], batch_size)]
+                                  or [out])
         move_in_batches(runs, out, batch_size, rng, Scratch())
         return out

@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 
 from ...utils import checks as _checks
-from ._arguments import generator
+from ._arguments import generator, take_images
 
 
 def _shape(value: Any) -> tuple:
@@ -29,17 +29,18 @@ class RowAugment:
     def __call__(self, x_rows: np.ndarray, rng: Any) -> np.ndarray:
         return self.transform(self._images(x_rows), rng).reshape(x_rows.shape)
 
-    def batched(self, x_rows: np.ndarray, batch_size: int, rng: Any) -> np.ndarray:
-        """``self`` on ``x_rows`` cut into batches of ``batch_size`` rows, each in turn, as one call:
-        the transform's ``batched`` where it has one (``Compose``'s gives the same bits as the batches
-        in turn, in fewer NumPy calls), else the batches one by one."""
+    def batched(self, x_rows: np.ndarray, batch_size: int, rng: Any, rows: Any = None) -> np.ndarray:
+        """``self`` on ``x_rows[rows]`` (all of ``x_rows`` when ``rows`` is None) cut into batches of
+        ``batch_size`` rows, each in turn, as one call: the transform's ``batched`` where it has one
+        (``Compose``'s gives the same bits as the batches in turn, in fewer NumPy calls), else the
+        batches one by one. Returns a new ``(len(rows), H * W)`` array."""
         batch_size = _checks.integer("batch_size", batch_size, minimum=1)
         images, many = self._images(x_rows), getattr(self.transform, "batched", None)
         if many is not None:
-            return many(images, batch_size, rng).reshape(x_rows.shape)
-        rng = generator(rng)
+            return many(images, batch_size, rng, rows).reshape(-1, x_rows.shape[1])
+        images, rng = take_images(images, rows), generator(rng)
         return np.concatenate([self.transform(images[i:i + batch_size], rng).reshape(-1, x_rows.shape[1])
-                               for i in range(0, x_rows.shape[0], batch_size)] or [x_rows.copy()])
+                               for i in range(0, images.shape[0], batch_size)] or [images.reshape(0, -1)])
 
     def _images(self, x_rows: Any) -> np.ndarray:
         height, width = self.image_shape

@@ -1,6 +1,7 @@
 """The transforms that move pixels, ``Shift``, ``Affine`` and ``Elastic``, and ``move``, which runs
-several of them as one map per image, resampled once: ``plan`` draws the maps, ``carry_out`` moves the
-pixels, and ``move_in_batches`` draws batch by batch and moves all the batches at once."""
+several of them as one map per image, resampled once: ``draw`` draws, ``plan`` composes the maps,
+``carry_out`` moves the pixels, and ``move_in_batches`` draws batch by batch and plans and moves all
+the batches at once."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import attrs
 import numpy as np
 
 from ...utils import checks as _checks
-from ._arguments import check_images, fill_value, generator, span
+from ._arguments import check_images, fill_value, generator, span, take_images
 from ._sampling import Scratch, pixel_grid, sample_bilinear, shift_whole_pixels
 
 
@@ -19,11 +20,12 @@ class Geometric:
     """A transform that moves pixels. ``transform(images, rng)`` is ``Compose([transform])(images, rng)``;
     ``Compose`` runs consecutive ones together (``move``).
 
-    ``_draw(n, shape, rng)``: the parameters of ``n`` images of ``shape`` ``(H, W)``, drawn from ``rng``
-    (``None`` for the identity, which draws nothing). ``Shift`` and ``Affine`` turn them into
-    ``_maps(params, shape)``: ``(n, 2, 3)`` float64 ``[M | e]`` per image, its output pixel
-    ``P = (x, y)`` taking the source point ``M P + e - 1`` (``e`` counts the row and column of padding
-    that ``sample_bilinear`` puts before the image). Each has a ``fill``."""
+    ``_draw(n, shape, rng)``: the parameters of ``n`` images of ``shape`` ``(H, W)``, drawn from ``rng``,
+    the images along axis 1, so that the draws of consecutive batches concatenate (``None`` for the
+    identity, which draws nothing). ``Shift`` and ``Affine`` turn them into ``_maps(params, shape)``:
+    ``(n, 2, 3)`` float64 ``[M | e]`` per image, its output pixel ``P = (x, y)`` taking the source point
+    ``M P + e - 1`` (``e`` counts the row and column of padding that ``sample_bilinear`` puts before
+    the image). Each has a ``fill``."""
 
     def __call__(self, images: np.ndarray, rng: Any) -> np.ndarray:
         images, rng = check_images(images), generator(rng)
@@ -31,11 +33,12 @@ class Geometric:
         move(((self, 1.0),), out, rng, Scratch())
         return out
 
-    def batched(self, images: np.ndarray, batch_size: int, rng: Any) -> np.ndarray:
-        """``Compose([self]).batched(images, batch_size, rng)``: batches of ``images`` in turn, in one call."""
+    def batched(self, images: np.ndarray, batch_size: int, rng: Any, rows: Any = None) -> np.ndarray:
+        """``Compose([self]).batched(images, batch_size, rng, rows)``: batches of ``images[rows]`` in
+        turn, in one call."""
         images, rng = check_images(images), generator(rng)
         batch_size = _checks.integer("batch_size", batch_size, minimum=1)
-        out = images.copy()
+        out = take_images(images, rows)
         move_in_batches([((self, 1.0),)], out, batch_size, rng, Scratch())
         return out
 
@@ -91,12 +94,15 @@ class Affine(Geometric):
         """``(n, 2, 3)`` float64 from ``rng.random((5, n))`` (rotation, scale, shear, tx, ty): per image
         ``M = A^-1`` in the first two columns and ``m = -A^-1 (tx, ty)`` in the last, so that output
         pixel ``P = (x, y)`` samples the source point ``c + M (P - c) + m``."""
+        return self._inverse_maps(rng.random((5, n)))
+
+    def _inverse_maps(self, uniforms: np.ndarray) -> np.ndarray:
         lows, highs = np.array([self.rotation, self.scale, self.shear, self.translation, self.translation]).T
-        turn, scale, shear, tx, ty = lows[:, None] + (highs - lows)[:, None] * rng.random((5, n))
+        turn, scale, shear, tx, ty = lows[:, None] + (highs - lows)[:, None] * uniforms
         turn, shear = np.deg2rad(turn), np.tan(np.deg2rad(shear))
         cos, sin = (np.where(np.abs(v) < 1e-12, 0.0, v) for v in (np.cos(turn), np.sin(turn)))  # exact quarter turns
         # A^-1 = [[1, -tan k], [0, 1]] @ [[cos t, -sin t], [sin t, cos t]] / (1 + s)
-        maps = np.empty((n, 2, 3))
+        maps = np.empty((uniforms.shape[1], 2, 3))
         maps[:, 0, 0], maps[:, 0, 1] = cos - shear * sin, -sin - shear * cos
         maps[:, 1, 0], maps[:, 1, 1] = sin, cos
         maps[:, :, :2] /= (1.0 + scale)[:, None, None]
@@ -104,11 +110,11 @@ class Affine(Geometric):
         return maps
 
     def _draw(self, n: int, shape: tuple, rng: np.random.Generator) -> Any:
-        return self.inverse_maps(n, rng) if any(self.rotation + self.scale + self.shear + self.translation) else None
+        return rng.random((5, n)) if any(self.rotation + self.scale + self.shear + self.translation) else None
 
     def _maps(self, params: np.ndarray, shape: tuple) -> np.ndarray:
         cy, cx = (shape[0] - 1) / 2, (shape[1] - 1) / 2
-        maps = params.copy()
+        maps = self._inverse_maps(params)
         # c + M (P - c) + m, written as M P + e, plus 1 for the padding
         maps[:, :, 2] += np.array([cx + 1.0, cy + 1.0]) - maps[:, :, 0] * cx - maps[:, :, 1] * cy
         return maps
@@ -243,7 +249,7 @@ def _compose_maps(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
 
 @attrs.frozen(eq=False)
 class Moves:
-    """What ``plan`` drew for ``n`` images, to be carried out by ``carry_out``: ``maps`` ``(n, 2, 3)``
+    """What ``plan`` makes of the draws of ``n`` images, for ``carry_out``: ``maps`` ``(n, 2, 3)``
     float64, each image's steps other than an ``Elastic`` composed (``Geometric._maps``, the identity
     where none moved it); ``mapped`` and ``sampled`` ``(n,)`` bool, whether a step moved it and whether
     it must be sampled bilinearly (an ``Affine`` or an ``Elastic`` moved it); ``room``, a bound on the
@@ -258,29 +264,39 @@ class Moves:
     field_rows: np.ndarray
     levels: Any
 
-    @staticmethod
-    def concatenate(moves: Sequence["Moves"]) -> "Moves":
-        """The moves of the images of ``moves[0]``, then of ``moves[1]``, and so on, as one."""
-        starts = np.cumsum([0] + [m.maps.shape[0] for m in moves])
-        with_field = [(m, start) for m, start in zip(moves, starts) if m.elastic is not None]
-        elastic = with_field[0][0].elastic if with_field else None
-        return Moves(np.concatenate([m.maps for m in moves]), np.concatenate([m.mapped for m in moves]),
-                     np.concatenate([m.sampled for m in moves]), max(m.room for m in moves), elastic,
-                     np.concatenate([np.zeros(0, np.intp)] + [m.field_rows + start for m, start in with_field]),
-                     np.concatenate([m.levels for m, _ in with_field], axis=1) if with_field else None)
+
+def draw(steps: Sequence, n: int, shape: tuple, rng: np.random.Generator) -> list:
+    """Each step's picks and parameters for ``n`` images of ``shape`` ``(H, W)``, drawn in turn as
+    ``Compose`` says: ``(rows, params)`` per step, ``params`` ``None`` where the step moves nothing."""
+    drawn = []
+    for transform, p in steps:
+        rows = np.arange(n) if p == 1.0 else np.flatnonzero(rng.random(n) < p)
+        drawn.append((rows, transform._draw(rows.size, shape, rng) if rows.size else None))
+    return drawn
 
 
-def plan(steps: Sequence, n: int, shape: tuple, rng: np.random.Generator) -> Moves:
-    """``Compose(steps)``'s draws for ``n`` images of ``shape`` ``(H, W)``, for ``Geometric`` steps with
-    one ``fill``, an ``Elastic`` only last: each step picks and draws in turn as ``Compose`` says, and
-    an image's map is its steps' maps composed, the first step's outermost, ``S_1(S_2(..S_k(P)))``."""
+def join_draws(draws: Sequence, starts: Sequence) -> list:
+    """``draw``'s draws of consecutive batches, the batch ``k`` starting at image ``starts[k]``, as one."""
+    joined = []
+    for step in zip(*draws):
+        moved = [(rows + start, params) for (rows, params), start in zip(step, starts) if params is not None]
+        if not moved:
+            joined.append((np.zeros(0, np.intp), None))
+            continue
+        rows, params = zip(*moved)
+        joined.append((np.concatenate(rows), np.concatenate(params, axis=1)))
+    return joined
+
+
+def plan(steps: Sequence, drawn: Sequence, n: int, shape: tuple) -> Moves:
+    """The ``Moves`` of ``n`` images of ``shape`` ``(H, W)`` under ``Geometric`` steps with one ``fill``,
+    an ``Elastic`` only last, from their ``draw``: an image's map is its steps' maps composed, the
+    first step's outermost, ``S_1(S_2(..S_k(P)))``."""
     maps = np.zeros((n, 2, 3))
     maps[:, 0, 0] = maps[:, 1, 1] = maps[:, :, 2] = 1.0  # the identity, padded
     mapped, sampled = np.zeros(n, bool), np.zeros(n, bool)
     room, field = 0, (None, np.zeros(0, np.intp), None)
-    for transform, p in steps:
-        rows = np.arange(n) if p == 1.0 else np.flatnonzero(rng.random(n) < p)
-        params = transform._draw(rows.size, shape, rng) if rows.size else None
+    for (transform, _), (rows, params) in zip(steps, drawn):
         if params is None:
             continue
         if isinstance(transform, Elastic):
@@ -339,16 +355,19 @@ def carry_out(moves: Moves, images: np.ndarray, fill: float, scratch: Scratch) -
 
 def move(steps: Sequence, images: np.ndarray, rng: np.random.Generator, scratch: Scratch) -> None:
     """``Compose(steps)`` for ``Geometric`` steps with one ``fill``, an ``Elastic`` only last, in place
-    in ``images`` ``(n, H, W)``, each image resampled at most once: ``carry_out(plan(...))``."""
-    carry_out(plan(steps, images.shape[0], images.shape[1:], rng), images, steps[0][0].fill, scratch)
+    in ``images`` ``(n, H, W)``, each image resampled at most once: ``draw``, ``plan``, ``carry_out``."""
+    n, shape = images.shape[0], images.shape[1:]
+    carry_out(plan(steps, draw(steps, n, shape, rng), n, shape), images, steps[0][0].fill, scratch)
 
 
 def move_in_batches(runs: Sequence, images: np.ndarray, batch_size: int, rng: np.random.Generator,
                     scratch: Scratch) -> None:
     """In place: ``move`` of each run of ``runs`` in turn on each batch of ``batch_size`` images in
     turn, with the same draws and bits: each batch's draws for all the runs, batch after batch, then
-    each run carried out on all the batches at once."""
+    each run planned and carried out on all the batches at once."""
     n, shape = images.shape[0], images.shape[1:]
-    drawn = [[plan(run, min(batch_size, n - i), shape, rng) for run in runs] for i in range(0, n, batch_size)]
+    starts = range(0, n, batch_size)
+    drawn = [[draw(run, min(batch_size, n - start), shape, rng) for run in runs] for start in starts]
     for k, run in enumerate(runs if drawn else ()):
-        carry_out(Moves.concatenate([moves[k] for moves in drawn]), images, run[0][0].fill, scratch)
+        moves = plan(run, join_draws([batch[k] for batch in drawn], starts), n, shape)
+        carry_out(moves, images, run[0][0].fill, scratch)
