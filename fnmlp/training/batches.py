@@ -28,8 +28,8 @@ def gather_into_buffers(batch_size: int, *arrays: np.ndarray) -> Callable:
 
 
 # images an augment with a batched method transforms a call: in the gemm workload's epochs (batches of
-# 256), augmentation took 92-95 ms an epoch in calls of 1,024 images, 100 at 512, 102 at 2,048, 130 at
-# 4,096 (their work arrays outgrow the cache) and 109-120 ms a batch at a time
+# 256), best-aug's transforms took 92-95 ms an epoch in calls of 1,024 images, 100 at 512, 102 at
+# 2,048, 130 at 4,096 (their work arrays outgrow the cache) and 109-120 ms a batch at a time
 GROUP_IMAGES = 1024
 
 
@@ -41,10 +41,10 @@ def augmented_batches(augment: Callable, rng: Any, worker: Optional[concurrent.f
     The batches are augmented one after the other, so that ``rng`` draws in the same order however
     they are computed. Where ``augment`` has ``batched(x, batch_size, rng, rows)`` (``RowAugment``
     has), which gives what augmenting the batches of ``x[rows]`` in turn gives, it takes consecutive
-    batches of about ``GROUP_IMAGES`` rows in one call, from the epoch's first. With a ``worker`` (an executor of
-    one thread), the next call runs there while the current batches train (NumPy releases the GIL).
-    Closing the iterator waits for the worker's call, so that nothing touches ``rng`` or ``order``
-    once it is closed.
+    batches of about ``GROUP_IMAGES`` rows in one call, from the epoch's first. With a ``worker`` (an
+    executor of one thread), the next call runs there while the current batches train (NumPy
+    releases the GIL). Closing the iterator waits for the worker's call, so that nothing touches
+    ``rng`` or ``order`` once it is closed.
     """
     many = getattr(augment, "batched", None)
 
@@ -59,8 +59,8 @@ def augmented_batches(augment: Callable, rng: Any, worker: Optional[concurrent.f
         return _checks.all_finite("augment", out)
 
     def batches(x: np.ndarray, order: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
-        rows = batch_size if many is None else max(1, GROUP_IMAGES // batch_size) * batch_size
-        calls = [order[begin:begin + rows] for begin in range(0, x.shape[0], rows)]
+        per_call = batch_size if many is None else max(1, GROUP_IMAGES // batch_size) * batch_size
+        calls = [order[begin:begin + per_call] for begin in range(0, x.shape[0], per_call)]
         pending = worker.submit(make, x, calls[0], batch_size) if worker is not None and calls else None
         try:
             for k, call_rows in enumerate(calls):
