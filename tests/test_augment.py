@@ -253,6 +253,30 @@ def test_batched_gives_the_batches_in_turn_bit_for_bit(transform, dtype):
     assert transform.batched(images, 7, 0, rows[:0]).shape == (0, 14, 12)
 
 
+@pytest.mark.parametrize("shape", [(28, 28), (32, 32), (20, 30), (3, 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batched_fields_round_as_the_batches_in_turn_at_any_size(shape, dtype):
+    """The elastic fields' products round differently with their sizes (32 x 32 differs on OpenBLAS's
+    SkylakeX kernels, 28 x 28 on its Haswell kernels, filters of one singular value at 3 x 3), so
+    ``batched`` computes each batch's fields on their own, and matches the batches in turn."""
+    images = np.random.default_rng(37).random((100, *shape)).astype(dtype)
+    for compose in (Compose([(Elastic(34, 4), 0.5)]),
+                    Compose([(Affine(rotation=10, scale=0.1, translation=2), 0.4), (Elastic(34, 4), 0.4)])):
+        for batch_size in (3, 8, 32):
+            rng = np.random.default_rng(38)
+            in_turn = np.concatenate([compose(images[i:i + batch_size], rng) for i in range(0, 100, batch_size)])
+            assert compose.batched(images, batch_size, np.random.default_rng(38)).tobytes() == in_turn.tobytes()
+
+
+def test_batched_best_aug_call_matches_its_eight_batches():
+    """``fit``'s call for ``--recipe best-aug``: 1,024 MNIST-sized images in batches of 128."""
+    images = np.random.default_rng(39).random((1024, 28, 28)).astype(np.float32)
+    compose = Compose([(Affine(rotation=10, scale=0.1, translation=2), 0.4), (Elastic(34, 4), 0.4)])
+    rng = np.random.default_rng(40)
+    in_turn = np.concatenate([compose(images[i:i + 128], rng) for i in range(0, 1024, 128)])
+    assert compose.batched(images, 128, np.random.default_rng(40)).tobytes() == in_turn.tobytes()
+
+
 def test_batched_rows_use_the_transforms_batched_or_the_batches_in_turn():
     x = np.random.default_rng(32).random((23, 20))
     compose = Compose([(Affine(rotation=10), 0.5), (Elastic(3, 1), 0.5)])
@@ -273,6 +297,9 @@ def test_batched_rows_use_the_transforms_batched_or_the_batches_in_turn():
         RowAugment(compose, (4, 5)).batched(x[:, :19], 4, 0)
     for transform in (compose, noisy):
         rows = np.array([3, 0, 22, 3])
+        strided = np.asfortranarray(x)  # rows taken before the images are shaped, not all copied
+        assert np.array_equal(RowAugment(transform, (4, 5)).batched(strided, 3, np.random.default_rng(36), rows),
+                              RowAugment(transform, (4, 5)).batched(x[rows], 3, np.random.default_rng(36)))
         assert np.array_equal(RowAugment(transform, (4, 5)).batched(x, 3, np.random.default_rng(36), rows),
                               RowAugment(transform, (4, 5)).batched(x[rows], 3, np.random.default_rng(36)))
         for bad, error in ((np.array([0, 23]), ValueError), (np.array([-1]), ValueError),

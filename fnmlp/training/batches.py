@@ -47,6 +47,7 @@ def augmented_batches(augment: Callable, rng: Any, worker: Optional[concurrent.f
     ``rng`` or ``order`` once it is closed.
     """
     many = getattr(augment, "batched", None)
+    many = many if callable(many) else None
 
     def make(x: np.ndarray, rows: np.ndarray, batch_size: int) -> np.ndarray:
         out = augment(np.take(x, rows, axis=0), rng) if many is None else many(x, batch_size, rng, rows)

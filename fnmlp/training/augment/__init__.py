@@ -13,10 +13,6 @@ come from outside the image: with standardised data pass the standardised value 
 - ``compose``: ``Compose(steps)``, several in turn, each with a probability per image.
 - ``rows``: ``RowAugment(transform, image_shape)`` and ``augment_rows``, the same on flattened
   ``(n, H*W)`` rows, the form ``fit`` takes.
-
-``transform.batched(images, batch_size, rng)`` (``Compose``, the three transforms and ``RowAugment``)
-gives what the transform gives on each batch of ``batch_size`` images in turn, bit for bit, in one
-call: ``fit`` augments about 1,000 images a call that way.
 - ``_sampling``: bilinear sampling and whole-pixel shifts of many images at once; ``_arguments``: the
   argument checks.
 - ``fnmlp.training.augment_spec``: ``Compose`` records from command-line tokens, and back.
@@ -24,6 +20,10 @@ call: ``fit`` augments about 1,000 images a call that way.
 Coordinates: ``y`` is the row (down), ``x`` the column; a pixel's value sits at its integer
 coordinates and the centre is ``((H - 1) / 2, (W - 1) / 2)``. Bilinear sampling treats the image as
 surrounded by ``fill``: a source point within one pixel of the border blends border pixels and ``fill``.
+
+``transform.batched(images, batch_size, rng, rows=None)`` (``Compose``, the three transforms and
+``RowAugment``) gives what the transform gives on each batch of ``batch_size`` of ``images[rows]`` in
+turn, bit for bit, in one call: ``fit`` augments 1,024 images a call that way.
 """
 
 from .compose import Compose

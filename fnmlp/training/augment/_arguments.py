@@ -26,9 +26,9 @@ def take_images(images: np.ndarray, rows: Any) -> np.ndarray:
         return images.copy()
     if not isinstance(rows, np.ndarray) or rows.dtype.kind not in "iu" or rows.ndim != 1:
         _checks.fail(TypeError, "rows", "a 1-D integer array", _checks.describe(rows))
-    if rows.size and (rows.min() < 0 or rows.max() >= images.shape[0]):
-        _checks.fail(ValueError, "rows", f"indices in [0, {images.shape[0]})",
-                     f"{rows.min()} .. {rows.max()}")
+    low, high = (rows.min(), rows.max()) if rows.size else (0, -1)
+    if low < 0 or high >= images.shape[0]:
+        _checks.fail(ValueError, "rows", f"indices in [0, {images.shape[0]})", f"{low} .. {high}")
     return images.take(rows, axis=0)
 
 

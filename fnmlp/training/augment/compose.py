@@ -81,8 +81,8 @@ class Compose:
         ``rng``, the same draws and bits as ``np.concatenate([self(batch, rng) for batch in batches])``
         (an int seeds one generator for all the batches). Runs of ``Geometric`` steps are carried out
         on all the batches at once, in fewer and larger NumPy calls; with any other callable among
-        the steps, the batches go one by one. ``rows``: a 1-D integer array, taken as ``np.take``
-        would, into the array returned."""
+        the steps, the batches go one by one. ``rows``: a 1-D array of indices in ``[0, n)``; the
+        images are taken into the array returned."""
         images, rng = check_images(images), generator(rng)
         batch_size = _checks.integer("batch_size", batch_size, minimum=1)
         out, runs = take_images(images, rows), _runs(self.steps)

@@ -36,6 +36,8 @@ class RowAugment:
         batches one by one. Returns a new ``(len(rows), H * W)`` array."""
         batch_size = _checks.integer("batch_size", batch_size, minimum=1)
         images, many = self._images(x_rows), getattr(self.transform, "batched", None)
+        if rows is not None and not np.may_share_memory(images, x_rows):  # shaped by a copy: take rows first
+            images, rows = self._images(take_images(x_rows, rows)), None
         if many is not None:
             return many(images, batch_size, rng, rows).reshape(-1, x_rows.shape[1])
         images, rng = take_images(images, rows), generator(rng)

@@ -251,10 +251,11 @@ def _compose_maps(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
 class Moves:
     """What ``plan`` makes of the draws of ``n`` images, for ``carry_out``: ``maps`` ``(n, 2, 3)``
     float64, each image's steps other than an ``Elastic`` composed (``Geometric._maps``, the identity
-    where none moved it); ``mapped`` and ``sampled`` ``(n,)`` bool, whether a step moved it and whether
-    it must be sampled bilinearly (an ``Affine`` or an ``Elastic`` moved it); ``room``, a bound on the
-    whole-pixel shifts; and ``elastic``, with ``field_rows`` ``(k,)`` and ``levels`` ``(H, k, 2, W)``
-    uint8, the ``Elastic`` step and its picked images' field levels (``None`` and empty without one)."""
+    where none moved it); ``mapped`` and ``sampled`` ``(n,)`` bool, whether such a step moved it and
+    whether one of them must sample it bilinearly (an ``Affine``); ``room``, a bound on the whole-pixel
+    shifts; ``elastic``, with ``field_rows`` ``(k,)`` and ``levels`` ``(H, k, 2, W)`` uint8, the
+    ``Elastic`` step and its picked images' field levels (``None`` and empty without one); and
+    ``field_batches``, where each batch's images start in ``field_rows`` (and where the last ends)."""
 
     maps: np.ndarray
     mapped: np.ndarray
@@ -263,6 +264,7 @@ class Moves:
     elastic: Any
     field_rows: np.ndarray
     levels: Any
+    field_batches: np.ndarray
 
 
 def draw(steps: Sequence, n: int, shape: tuple, rng: np.random.Generator) -> list:
@@ -288,10 +290,10 @@ def join_draws(draws: Sequence, starts: Sequence) -> list:
     return joined
 
 
-def plan(steps: Sequence, drawn: Sequence, n: int, shape: tuple) -> Moves:
+def plan(steps: Sequence, drawn: Sequence, n: int, shape: tuple, starts: Sequence = (0,)) -> Moves:
     """The ``Moves`` of ``n`` images of ``shape`` ``(H, W)`` under ``Geometric`` steps with one ``fill``,
-    an ``Elastic`` only last, from their ``draw``: an image's map is its steps' maps composed, the
-    first step's outermost, ``S_1(S_2(..S_k(P)))``."""
+    an ``Elastic`` only last, from their ``draw`` (joined, for batches starting at ``starts``): an
+    image's map is its steps' maps composed, the first step's outermost, ``S_1(S_2(..S_k(P)))``."""
     maps = np.zeros((n, 2, 3))
     maps[:, 0, 0] = maps[:, 1, 1] = maps[:, :, 2] = 1.0  # the identity, padded
     mapped, sampled = np.zeros(n, bool), np.zeros(n, bool)
@@ -312,7 +314,8 @@ def plan(steps: Sequence, drawn: Sequence, n: int, shape: tuple) -> Moves:
             room += transform.max_pixels
         else:
             sampled[rows] = True
-    return Moves(maps, mapped, sampled, room, *field)
+    field_batches = np.searchsorted(field[1], [*starts, n])
+    return Moves(maps, mapped, sampled, room, *field, field_batches)
 
 
 def carry_out(moves: Moves, images: np.ndarray, fill: float, scratch: Scratch) -> None:
@@ -334,10 +337,14 @@ def carry_out(moves: Moves, images: np.ndarray, fill: float, scratch: Scratch) -
         return
     by_rows = moves.maps[order][:, ::-1].transpose(1, 0, 2).astype(dtype)  # (2, k, 3): rows, then cols
     grid, fields = pixel_grid(height, width, dtype), field_rows.size
-    if fields:  # the source points of the images with a field, all at once
+    if fields:  # the source points of the images with a field, batch by batch: products of
+        # other sizes would round otherwise
         points = scratch("points", (2, fields, height, width), dtype)
-        work = scratch("elastic", (elastic._work_parts(fields, shape, dtype)[-1],), dtype)
-        elastic._points(moves.levels, by_rows[:, :fields], points, work)
+        batches = moves.field_batches
+        for start, stop in zip(batches[:-1], batches[1:]):
+            if stop > start:
+                work = scratch("elastic", (elastic._work_parts(stop - start, shape, dtype)[-1],), dtype)
+                elastic._points(moves.levels[:, start:stop], by_rows[:, start:stop], points[:, start:stop], work)
 
     def coordinates(start: int, stop: int, where: np.ndarray) -> None:
         split = min(max(start, fields), stop)  # the block's images with a field come first
@@ -364,10 +371,10 @@ def move_in_batches(runs: Sequence, images: np.ndarray, batch_size: int, rng: np
                     scratch: Scratch) -> None:
     """In place: ``move`` of each run of ``runs`` in turn on each batch of ``batch_size`` images in
     turn, with the same draws and bits: each batch's draws for all the runs, batch after batch, then
-    each run planned and carried out on all the batches at once."""
+    each run planned and carried out on all the batches at once (the ``Elastic`` fields batch by batch)."""
     n, shape = images.shape[0], images.shape[1:]
     starts = range(0, n, batch_size)
     drawn = [[draw(run, min(batch_size, n - start), shape, rng) for run in runs] for start in starts]
-    for k, run in enumerate(runs if drawn else ()):
-        moves = plan(run, join_draws([batch[k] for batch in drawn], starts), n, shape)
+    for k, run in enumerate(runs):
+        moves = plan(run, join_draws([batch[k] for batch in drawn], starts), n, shape, starts)
         carry_out(moves, images, run[0][0].fill, scratch)
