@@ -137,7 +137,7 @@ class FitResult:
 
 
 DIVERGENCE_FACTOR = 1e6
-# fit augments the next batch in a worker thread while the current one trains: True, False, or None
+# fit augments the next batches in a worker thread while the current ones train: True, False, or None
 # for where a core is spare beyond fnmlp's threads (the BLAS's). On 2 cores with 2 BLAS threads a
 # worker made the gemm epoch slower than augmenting in turn (1.28x against 1.19-1.22x the plain epoch);
 # with 1 BLAS thread it hid augmentation (1.02x against 1.18x).
@@ -145,7 +145,7 @@ PREFETCH = None
 
 
 def prefetching() -> bool:
-    """Whether ``fit`` augments the next batch in a worker thread (``PREFETCH``, or when None, whether
+    """Whether ``fit`` augments the next batches in a worker thread (``PREFETCH``, or when None, whether
     this process has more cores than ``fnmlp.utils.threads.num_threads()``)."""
     return PREFETCH if PREFETCH is not None else threads.available_cores() > threads.num_threads()
 

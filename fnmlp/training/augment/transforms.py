@@ -325,14 +325,13 @@ def carry_out(moves: Moves, images: np.ndarray, fill: float, scratch: Scratch) -
     field ``D`` (those first), ``M P + e - 1`` without, for their map ``[M | e]``."""
     n, height, width = images.shape
     shape, dtype, elastic, field_rows = (height, width), images.dtype, moves.elastic, moves.field_rows
-    sampled = moves.sampled.copy()
-    sampled[field_rows] = True
-    shifted = np.flatnonzero(moves.mapped & ~sampled)
+    unfielded = np.ones(n, bool)
+    unfielded[field_rows] = False
+    shifted = np.flatnonzero(moves.mapped & ~moves.sampled & unfielded)
     if shifted.size:
         offsets = np.rint(1.0 - moves.maps[shifted, :, 2]).astype(np.intp)
         shift_whole_pixels(images, shifted, offsets[:, 1], offsets[:, 0], moves.room, fill, scratch)
-    sampled[field_rows] = False
-    order = np.concatenate([field_rows, np.flatnonzero(sampled)])
+    order = np.concatenate([field_rows, np.flatnonzero(moves.sampled & unfielded)])
     if not order.size:
         return
     by_rows = moves.maps[order][:, ::-1].transpose(1, 0, 2).astype(dtype)  # (2, k, 3): rows, then cols
@@ -362,9 +361,8 @@ def carry_out(moves: Moves, images: np.ndarray, fill: float, scratch: Scratch) -
 
 def move(steps: Sequence, images: np.ndarray, rng: np.random.Generator, scratch: Scratch) -> None:
     """``Compose(steps)`` for ``Geometric`` steps with one ``fill``, an ``Elastic`` only last, in place
-    in ``images`` ``(n, H, W)``, each image resampled at most once: ``draw``, ``plan``, ``carry_out``."""
-    n, shape = images.shape[0], images.shape[1:]
-    carry_out(plan(steps, draw(steps, n, shape, rng), n, shape), images, steps[0][0].fill, scratch)
+    in ``images`` ``(n, H, W)``, each image resampled at most once: ``move_in_batches`` of one batch."""
+    move_in_batches([steps], images, max(1, images.shape[0]), rng, scratch)
 
 
 def move_in_batches(runs: Sequence, images: np.ndarray, batch_size: int, rng: np.random.Generator,
